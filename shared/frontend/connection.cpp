@@ -1,0 +1,393 @@
+// Connection: read side, request dispatch, timeouts and closing. The response side (the Exchange
+// methods) is in connection_exchange.cpp.
+#include "shared/frontend/connection.h"
+
+#include <cstring>
+
+#include "shared/frontend/server.h"
+
+namespace sitehost {
+
+namespace {
+uv_stream_t* as_stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
+}  // namespace
+
+Connection::Connection(Server& server, uint16_t local_port)
+    : server_(server), local_port_(local_port) {
+  uv_tcp_init(server.loop(), &tcp_);
+  tcp_.data = this;
+  deadline_.owner = this;
+}
+
+Connection::~Connection() = default;
+
+bool Connection::accept(uv_stream_t* listener) {
+  int r = uv_accept(listener, as_stream(&tcp_));
+  if (r != 0) {
+    server_.log().warn("accept: {}", uv_strerror(r));
+    begin_close();
+    return false;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  arm_deadline(kHeaderDeadline);
+  update_reading();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts
+
+void Connection::arm_deadline(int kind) {
+  disarm_deadline();
+  timer_kind_ = static_cast<int8_t>(kind);
+  server_.deadlines(kind).arm(deadline_);
+}
+
+void Connection::disarm_deadline() {
+  if (timer_kind_ >= 0) server_.deadlines(timer_kind_).disarm(deadline_);
+  timer_kind_ = -1;
+}
+
+void Connection::on_deadline_expired(DeadlineNode* node, void* kind) {
+  auto* self = static_cast<Deadline*>(node)->owner;
+  self->timer_kind_ = -1;
+  self->on_deadline(static_cast<int>(reinterpret_cast<intptr_t>(kind)));
+}
+
+void Connection::on_deadline(int kind) {
+  if (kind == kHeaderDeadline && ctx_ && !ctx_->dispatched && !ctx_->finished && len_ > 0) {
+    fail_request(408, 0, "request head not complete within header_timeout");
+    return;
+  }
+  begin_close();  // idle keep-alive, silent first connection, or lingering close done
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(handle->data);
+  if (!self->buf_) {
+    self->buf_ = self->server_.buffers().acquire();
+    self->cap_ = static_cast<uint32_t>(self->server_.buffers().buffer_size());
+    self->len_ = self->parsed_ = self->head_end_ = 0;
+  }
+  buf->base = self->buf_.get() + self->len_;
+  buf->len = self->cap_ - self->len_;
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  auto* self = static_cast<Connection*>(stream->data);
+  if (nread > 0) {
+    if (self->lingering_) return;  // discarding until the peer closes (buffer not advanced)
+    self->len_ += static_cast<uint32_t>(nread);
+    self->process();
+    return;
+  }
+  if (nread == 0 || nread == UV_ENOBUFS) {
+    if (!self->ctx_ && self->len_ == 0) self->release_buffer();
+    self->update_reading();
+    return;
+  }
+  self->on_peer_gone();
+}
+
+void Connection::update_reading() {
+  bool want = !handle_closed_ && (!buf_ || len_ < cap_ || lingering_) &&
+              !(peer_gone_ && !lingering_);
+  if (want == reading_) return;
+  if (want) {
+    if (uv_read_start(as_stream(&tcp_), &Connection::on_alloc, &Connection::on_read) == 0)
+      reading_ = true;
+  } else {
+    uv_read_stop(as_stream(&tcp_));
+    reading_ = false;
+  }
+}
+
+void Connection::release_buffer() {
+  if (buf_) server_.return_buffer(std::move(buf_), cap_);
+  len_ = parsed_ = head_end_ = cap_ = 0;
+}
+
+void Connection::begin_request() {
+  ctx_ = server_.take_context();
+  ctx_->reset();
+  ctx_->parser.start(server_.limits());
+  ctx_->started = std::chrono::steady_clock::now();
+  keep_alive_ = true;
+  arm_deadline(kHeaderDeadline);
+}
+
+void Connection::go_idle() {
+  release_buffer();
+  if (draining_ || server_.shutting_down()) {
+    close_after_response();
+    return;
+  }
+  arm_deadline(kKeepaliveDeadline);
+}
+
+void Connection::process() {
+  if (handle_closed_ || lingering_) return;
+  if (!ctx_) {
+    if (parsed_ == len_) {
+      go_idle();
+      update_reading();
+      return;
+    }
+    begin_request();
+  }
+  if (!ctx_->dispatched && !ctx_->finished)
+    parse_head();
+  else if (ctx_->body_started && !ctx_->body_paused && !ctx_->finished)
+    feed_body();
+  update_reading();
+}
+
+void Connection::parse_head() {
+  auto& parser = ctx_->parser;
+  parsed_ += static_cast<uint32_t>(parser.feed(buf_.get() + parsed_, len_ - parsed_, nullptr));
+  switch (parser.state()) {
+    case http::RequestParser::State::kHead:
+      // The buffer holds max_request_line + max_header_bytes, so the parser's limits fire first.
+      if (len_ == cap_) fail_request(431, 0, "request head does not fit the read buffer");
+      return;
+    case http::RequestParser::State::kError:
+      fail_request(parser.error_status(), 0, parser.error_reason());
+      return;
+    default:
+      head_end_ = parsed_;
+      disarm_deadline();
+      dispatch();
+  }
+}
+
+void Connection::fill_request_info() {
+  const auto& h = ctx_->parser.head();
+  RequestInfo& i = ctx_->info;
+  i.method = h.method;
+  i.target = h.target;
+  i.path = h.path;
+  i.query = h.query;
+  i.host = h.host;
+  i.http_major = h.http_major;
+  i.http_minor = h.http_minor;
+  i.headers = std::span<const HeaderView>(h.headers.data(), h.headers.size());
+  i.content_length = h.content_length;
+  i.chunked = h.chunked;
+  i.has_body = h.chunked || (h.content_length && *h.content_length > 0);
+  i.expect_continue = h.expect_continue;
+  i.is_head = h.is_head;
+  i.upgrade = h.upgrade;
+  i.tls = false;
+  if (!ctx_->addresses_known) {
+    int len = sizeof ctx_->remote;
+    uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ctx_->remote), &len);
+    len = sizeof ctx_->local;
+    uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ctx_->local), &len);
+    ctx_->addresses_known = true;
+  }
+  i.remote = &ctx_->remote;
+  i.local = &ctx_->local;
+  keep_alive_ = h.keep_alive && !draining_ && !server_.shutting_down();
+}
+
+void Connection::dispatch() {
+  fill_request_info();
+  RequestInfo& info = ctx_->info;
+  char local_ip[64] = "";
+  if (server_.router().needs_local_ip()) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(&ctx_->local);
+    if (sa->sa_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), local_ip, sizeof local_ip);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), local_ip, sizeof local_ip);
+  }
+  RouteMatch match = server_.router().match(local_port_, local_ip, info.host, info.path);
+  if (!match.route) {
+    fail_request(404, 0, "no site answers this host and path");
+    return;
+  }
+  ctx_->site = match.route->site;
+  ctx_->site_config = match.route->config;
+  info.path_base = match.path_base;
+  info.path = match.path;
+  // Request filtering (IIS maxAllowedContentLength) comes before the application sees anything.
+  const uint64_t limit = ctx_->site_config->max_allowed_content_length;
+  if (info.content_length && *info.content_length > limit) {
+    fail_request(413, 0, "Content-Length exceeds max_allowed_content_length");
+    return;
+  }
+  ctx_->dispatched = true;
+  if (server_.log().enabled(LogLevel::kDebug))
+    server_.log().debug("dispatch {} {} to site {}", info.method, info.target,
+                        ctx_->site_config->name);
+  ctx_->site->handle(*this);
+}
+
+void Connection::feed_body() {
+  RequestContext& c = *ctx_;
+  if (!c.reader || c.body_done || c.body_error) return;
+  if (c.tunnel) {
+    // After a 101 the bytes are the upgraded protocol's, passed through as they are.
+    if (parsed_ < len_) {
+      std::string_view raw(buf_.get() + parsed_, len_ - parsed_);
+      parsed_ = len_ = head_end_;
+      c.reader->on_body_data(raw);
+    }
+    return;
+  }
+  if (!c.info.has_body) {
+    c.body_done = true;
+    c.reader->on_body_end();
+    return;
+  }
+  auto& parser = c.parser;
+  while (!c.body_paused && parsed_ < len_ && parser.state() == http::RequestParser::State::kBody &&
+         !c.body_error && !c.finished) {
+    size_t n = parser.feed(buf_.get() + parsed_, len_ - parsed_, this);
+    parsed_ += static_cast<uint32_t>(n);
+    if (n == 0) break;
+  }
+  if (parser.state() == http::RequestParser::State::kBody && parsed_ == len_)
+    parsed_ = len_ = head_end_;  // every body byte was delivered: reuse the space after the head
+  if (c.body_error) {
+    keep_alive_ = false;
+    c.reader->on_body_error(c.body_error);
+  } else if (parser.state() == http::RequestParser::State::kError) {
+    c.body_error = parser.error_status();
+    keep_alive_ = false;
+    c.reader->on_body_error(c.body_error);
+  } else if (parser.state() == http::RequestParser::State::kComplete && !c.body_done) {
+    c.body_done = true;
+    c.reader->on_body_end();
+  }
+}
+
+void Connection::on_parsed_body(std::string_view chunk) {
+  RequestContext& c = *ctx_;
+  if (c.body_error || c.finished) return;
+  if (c.parser.body_bytes() > c.site_config->max_allowed_content_length) {
+    c.body_error = 413;  // a chunked body crossed the limit: nothing beyond it is delivered
+    return;
+  }
+  c.reader->on_body_data(chunk);
+}
+
+void Connection::on_peer_gone() {
+  peer_gone_ = true;
+  if (lingering_ || !ctx_ || !ctx_->dispatched || ctx_->finished) {
+    begin_close();
+    return;
+  }
+  RequestContext& c = *ctx_;
+  if (c.tunnel) {
+    // The client finished sending; the site decides when the tunnel ends.
+    if (c.reader && !c.body_done) {
+      c.body_done = true;
+      c.reader->on_body_end();
+    }
+    update_reading();
+    return;
+  }
+  c.aborted = true;
+  keep_alive_ = false;
+  if (c.reader && !c.body_done && !c.body_error) {
+    c.body_error = 499;
+    c.reader->on_body_error(499);
+  }
+  if (ctx_ && c.abort_handler.fn) {
+    AbortHandler handler = std::exchange(c.abort_handler, {});
+    handler.fn(handler.ctx);
+  }
+  begin_close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deferred work, draining and closing
+
+void Connection::run_deferred() {
+  if (ctx_) {
+    // Completions first: a callback may finish the exchange.
+    auto completions = std::move(ctx_->completions);
+    ctx_->completions.clear();
+    for (auto& [done, status] : completions)
+      if (done.fn) done.fn(done.ctx, status);
+  }
+  if (ctx_ && ctx_->finished && pending_writes_ == 0) {
+    end_exchange();
+    return;
+  }
+  if (ctx_ && ctx_->dispatched && ctx_->body_started && !ctx_->body_paused && !handle_closed_) {
+    feed_body();
+    update_reading();
+  }
+  if (close_done_) maybe_destroy();
+}
+
+void Connection::drain() {
+  draining_ = true;
+  if (!ctx_) close_after_response();
+}
+
+void Connection::close_now() {
+  if (ctx_ && ctx_->dispatched && !ctx_->finished) {
+    on_peer_gone();  // same as a client disconnect for the exchange
+    return;
+  }
+  begin_close();
+}
+
+void Connection::close_after_response() {
+  if (handle_closed_ || lingering_) return;
+  // Lingering close: shut our side down, then discard input until the peer closes (bounded), so
+  // unread request bytes do not turn into a RST that destroys the response in flight.
+  lingering_ = true;
+  release_buffer();
+  if (ctx_) server_.return_context(std::move(ctx_));
+  arm_deadline(kLingerDeadline);
+  shutdown_req_ = std::make_unique<uv_shutdown_t>();
+  shutdown_req_->data = this;
+  if (uv_shutdown(shutdown_req_.get(), as_stream(&tcp_), &Connection::on_shutdown) != 0) {
+    shutdown_req_.reset();
+    begin_close();
+    return;
+  }
+  update_reading();
+}
+
+void Connection::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<Connection*>(req->data);
+  self->shutdown_req_.reset();
+  if (status < 0 || self->peer_gone_) self->begin_close();
+}
+
+void Connection::begin_close() {
+  if (handle_closed_) return;
+  handle_closed_ = true;
+  disarm_deadline();
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
+}
+
+void Connection::on_close(uv_handle_t* handle) {
+  auto* self = static_cast<Connection*>(handle->data);
+  self->close_done_ = true;
+  self->shutdown_req_.reset();  // its callback ran (cancelled) before the close callback
+  self->maybe_destroy();
+}
+
+void Connection::maybe_destroy() {
+  if (dead_ || !close_done_) return;
+  if (ctx_ && ctx_->dispatched && !(ctx_->finished && pending_writes_ == 0)) return;  // site holds it
+  if (ctx_) {
+    if (ctx_->finished) log_access();
+    server_.return_context(std::move(ctx_));
+  }
+  release_buffer();
+  dead_ = true;
+  server_.connection_closed(this);
+}
+
+}  // namespace sitehost

@@ -1,0 +1,128 @@
+// One client connection: reads and parses requests one at a time (pipelined ones wait in the
+// buffer, so responses are strictly in order), hands each to its site as an Exchange, writes the
+// response, and applies the timeouts. Idle, it holds no read buffer and no request state.
+#pragma once
+
+#include <uv.h>
+
+#include <list>
+#include <memory>
+
+#include "shared/frontend/request_context.h"
+#include "shared/net/deadline_queue.h"
+#include "shared/site/exchange.h"
+
+namespace sitehost {
+
+class Server;
+struct WriteRequest;
+
+class Connection final : public Exchange, private http::BodySink {
+ public:
+  Connection(Server& server, uint16_t local_port);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Graceful stop: close now when idle, else after the current response.
+  void drain();
+  // Hard stop: close the socket now (in-flight exchanges see an abort).
+  void close_now();
+  // Deferred work scheduled through Server::defer().
+  void run_deferred();
+  void on_deadline(int kind);
+  static void on_deadline_expired(DeadlineNode* node, void* kind);
+
+  bool idle() const { return !ctx_; }
+
+  // Accepts the waiting connection of `listener` and starts reading; false on failure (the
+  // connection then closes itself).
+  bool accept(uv_stream_t* listener);
+
+  // Where the server keeps this connection (for O(1) removal).
+  std::list<std::unique_ptr<Connection>>::iterator self;
+  bool deferred_pending = false;
+
+  // --- Exchange ---
+  const RequestInfo& request() const override { return ctx_->info; }
+  const SiteConfig& site() const override { return *ctx_->site_config; }
+  bool dead() const { return dead_; }
+  void read_body(BodyReader& reader) override;
+  void pause_body() override;
+  void resume_body() override;
+  void set_status(int status, std::string_view reason) override;
+  bool add_header(std::string_view name, std::string_view value) override;
+  bool head_sent() const override { return ctx_->head_sent; }
+  void write(std::string_view data, WriteDone done) override;
+  size_t write_queue_bytes() const override;
+  void finish() override;
+  void respond_error(const HttpError& error) override;
+  void set_abort_handler(AbortHandler handler) override { ctx_->abort_handler = handler; }
+  bool aborted() const override { return ctx_->aborted; }
+
+ private:
+  friend class Server;
+  friend struct WriteRequest;
+
+  // Read side.
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_close(uv_handle_t* handle);
+  void process();
+  void parse_head();
+  void feed_body();
+  void dispatch();
+  void fill_request_info();
+  void update_reading();
+  void go_idle();
+  void release_buffer();
+  void on_peer_gone();
+
+  // Write side.
+  void on_parsed_body(std::string_view chunk) override;
+  std::string& serialize_head();
+  void queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count);
+  static void on_write(uv_write_t* req, int status);
+  void complete_later(WriteDone done, int status);
+  void arm_deadline(int kind);
+  void disarm_deadline();
+  void begin_request();
+  void end_exchange();
+  void fail_request(int status, int substatus, std::string_view detail);
+  void send_error_page(const HttpError& error);
+  void log_access();
+
+  // Closing.
+  void close_after_response();
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  void begin_close();
+  void maybe_destroy();
+
+  struct Deadline : DeadlineNode {
+    Connection* owner = nullptr;
+  };
+
+  uv_tcp_t tcp_;
+  Server& server_;
+  Deadline deadline_;
+  std::unique_ptr<uv_shutdown_t> shutdown_req_;  // only while lingering
+  std::unique_ptr<char[]> buf_;
+  std::unique_ptr<RequestContext> ctx_;
+  uint32_t cap_ = 0;
+  uint32_t len_ = 0;       // bytes in buf_
+  uint32_t parsed_ = 0;    // bytes consumed by the parser
+  uint32_t head_end_ = 0;  // end of the current request's head (body region starts here)
+  uint32_t pending_writes_ = 0;
+  uint16_t local_port_;
+  int8_t timer_kind_ = -1;
+  bool keep_alive_ = true;
+  bool reading_ = false;
+  bool draining_ = false;
+  bool lingering_ = false;
+  bool handle_closed_ = false;  // uv_close called
+  bool close_done_ = false;     // close callback ran
+  bool peer_gone_ = false;
+  bool dead_ = false;  // handed to the server for destruction
+};
+
+}  // namespace sitehost

@@ -1,0 +1,356 @@
+// Connection as the Exchange a site answers through: body delivery, response framing, writes,
+// error pages, and the end of an exchange (access log, keep-alive or close).
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "shared/errors/error_page.h"
+#include "shared/frontend/connection.h"
+#include "shared/frontend/router.h"
+#include "shared/frontend/server.h"
+
+namespace sitehost {
+
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool is_token_char(unsigned char c) {
+  return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+bool valid_field_value(std::string_view v) {
+  for (unsigned char c : v)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+uv_buf_t make_buf(std::string_view s) {
+  return uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size()));
+}
+
+}  // namespace
+
+void Connection::read_body(BodyReader& reader) {
+  RequestContext& c = *ctx_;
+  c.reader = &reader;
+  if (c.body_started) return;
+  c.body_started = true;
+  if (c.info.expect_continue && !c.head_sent && !c.continue_sent && c.info.has_body &&
+      !handle_closed_) {
+    c.continue_sent = true;
+    uv_buf_t buf = make_buf(kContinue);
+    queue_write(server_.take_write(), &buf, 1);
+  }
+  server_.defer(this);  // deliver what is buffered from the loop, never inside this call
+}
+
+void Connection::pause_body() { ctx_->body_paused = true; }
+
+void Connection::resume_body() {
+  if (!ctx_->body_paused) return;
+  ctx_->body_paused = false;
+  server_.defer(this);
+}
+
+void Connection::set_status(int status, std::string_view reason) {
+  if (ctx_->head_sent || status < 100 || status > 999 || !valid_field_value(reason)) return;
+  ctx_->status = status;
+  ctx_->reason.assign(reason);
+}
+
+bool Connection::add_header(std::string_view name, std::string_view value) {
+  RequestContext& c = *ctx_;
+  if (c.head_sent || name.empty() || !valid_field_value(value)) return false;
+  for (unsigned char ch : name)
+    if (!is_token_char(ch)) return false;
+  // Framing and connection management belong to the front end.
+  if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
+      iequals(name, "Keep-Alive"))
+    return true;
+  if (iequals(name, "Content-Length")) {
+    uint64_t n = 0;
+    if (value.empty() || value.size() > 19) return false;
+    for (char ch : value) {
+      if (ch < '0' || ch > '9') return false;
+      n = n * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    c.content_length = n;
+    return true;
+  }
+  if (iequals(name, "Date")) c.site_set_date = true;
+  if (iequals(name, "Server")) c.site_set_server = true;
+  c.site_headers.append(name).append(": ").append(value).append("\r\n");
+  return true;
+}
+
+std::string& Connection::serialize_head() {
+  RequestContext& c = *ctx_;
+  const int st = c.status;
+  c.tunnel = st == 101 && c.info.upgrade;
+  c.no_body = c.info.is_head || (st < 200) || st == 204 || st == 304;
+  std::string& h = c.head;
+  h.clear();
+  h.append("HTTP/1.1 ");
+  fmt::format_to(std::back_inserter(h), "{} ", st);
+  h.append(c.reason.empty() ? reason_phrase(st) : std::string_view(c.reason));
+  h.append("\r\n");
+  if (!c.site_set_date) h.append(server_.date_header());
+  if (!c.site_set_server) h.append("Server: sitehost\r\n");
+  h.append(c.site_headers);
+  if (c.tunnel) {
+    keep_alive_ = false;  // after the tunnel the connection is done
+    h.append("Connection: upgrade\r\n\r\n");
+    return h;
+  }
+  if (st >= 200 && st != 204) {
+    if (c.content_length) {
+      fmt::format_to(std::back_inserter(h), "Content-Length: {}\r\n", *c.content_length);
+    } else if (c.finished) {
+      if (!c.info.is_head && st != 304) h.append("Content-Length: 0\r\n");
+    } else if (!c.no_body) {
+      if (c.info.http_minor >= 1) {
+        c.chunked = true;
+        h.append("Transfer-Encoding: chunked\r\n");
+      } else {
+        keep_alive_ = false;  // HTTP/1.0 without a length: the close ends the body
+      }
+    }
+  }
+  if (draining_ || server_.shutting_down()) keep_alive_ = false;
+  if (!keep_alive_)
+    h.append("Connection: close\r\n");
+  else if (c.info.http_minor == 0)
+    h.append("Connection: keep-alive\r\n");
+  h.append("\r\n");
+  c.head_sent = true;
+  return h;
+}
+
+void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count) {
+  size_t bytes = 0;
+  for (unsigned i = 0; i < count; ++i) bytes += bufs[i].len;
+  req->connection = this;
+  req->bytes = bytes;
+  req->req.data = req.get();
+  int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, &Connection::on_write);
+  if (r != 0) {
+    WriteDone done = req->done;
+    server_.return_write(std::move(req));
+    complete_later(done, r);
+    return;
+  }
+  ++pending_writes_;
+  req.release();  // owned by libuv until on_write hands it back to the pool
+}
+
+void Connection::on_write(uv_write_t* raw, int status) {
+  std::unique_ptr<WriteRequest> req(static_cast<WriteRequest*>(raw->data));
+  Connection* self = req->connection;
+  --self->pending_writes_;
+  WriteDone done = req->done;
+  self->server_.return_write(std::move(req));
+  if (done.fn) done.fn(done.ctx, status);
+  if (status < 0 && !self->handle_closed_) {
+    self->on_peer_gone();
+    return;
+  }
+  if (self->ctx_ && self->ctx_->finished && self->pending_writes_ == 0) self->end_exchange();
+}
+
+void Connection::complete_later(WriteDone done, int status) {
+  if (!done.fn) return;
+  ctx_->completions.emplace_back(done, status);
+  server_.defer(this);
+}
+
+void Connection::write(std::string_view data, WriteDone done) {
+  RequestContext& c = *ctx_;
+  if (c.finished || c.aborted || handle_closed_) {
+    complete_later(done, UV_ECANCELED);
+    return;
+  }
+  auto req = server_.take_write();
+  req->done = done;
+  uv_buf_t bufs[4];
+  unsigned n = 0;
+  if (!c.head_sent) bufs[n++] = make_buf(serialize_head());
+  if (c.no_body) {
+    req->done = {};
+    if (n) queue_write(std::move(req), bufs, n);
+    complete_later(done, 0);
+    return;
+  }
+  if (c.content_length && !c.tunnel) {
+    uint64_t room = *c.content_length - std::min(*c.content_length, c.body_sent);
+    if (data.size() > room) {
+      server_.log().warn("site {}: response body longer than its Content-Length; cut",
+                         c.site_config ? c.site_config->name : "-");
+      data = data.substr(0, room);
+      keep_alive_ = false;
+    }
+  }
+  c.body_sent += data.size();
+  if (c.chunked && !data.empty()) {
+    int len = std::snprintf(req->chunk_header, sizeof req->chunk_header, "%zx\r\n", data.size());
+    bufs[n++] = uv_buf_init(req->chunk_header, static_cast<unsigned>(len));
+    bufs[n++] = make_buf(data);
+    bufs[n++] = make_buf("\r\n");
+  } else if (!data.empty()) {
+    bufs[n++] = make_buf(data);
+  }
+  if (n == 0) {  // an empty chunk would end a chunked body: nothing to send
+    server_.return_write(std::move(req));
+    complete_later(done, 0);
+    return;
+  }
+  queue_write(std::move(req), bufs, n);
+}
+
+size_t Connection::write_queue_bytes() const { return tcp_.write_queue_size; }
+
+void Connection::finish() {
+  RequestContext& c = *ctx_;
+  if (c.finished) return;
+  c.finished = true;
+  if (handle_closed_ || c.aborted) {
+    server_.defer(this);
+    return;
+  }
+  if (c.body_error && !c.head_sent) {
+    c.finished = false;
+    send_error_page({c.body_error, 0, "request body rejected"});
+    return;
+  }
+  auto req = server_.take_write();
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  if (!c.head_sent) bufs[n++] = make_buf(serialize_head());
+  if (c.chunked && !c.no_body) bufs[n++] = make_buf("0\r\n\r\n");
+  if (c.content_length && !c.no_body && c.body_sent < *c.content_length) {
+    server_.log().warn("site {}: response ended before its Content-Length; closing",
+                       c.site_config ? c.site_config->name : "-");
+    keep_alive_ = false;
+  }
+  if (n == 0) {
+    server_.return_write(std::move(req));
+    if (pending_writes_ == 0) server_.defer(this);
+    return;
+  }
+  queue_write(std::move(req), bufs, n);
+}
+
+void Connection::respond_error(const HttpError& error) {
+  RequestContext& c = *ctx_;
+  if (c.finished) return;
+  if (c.head_sent || handle_closed_ || c.aborted) {
+    // Too late for a page: cut the connection so the client sees the response is incomplete.
+    server_.log().error("site {}: {} after the response started: {}",
+                        c.site_config ? c.site_config->name : "-",
+                        status_code_text(error.status, error.substatus), error.detail);
+    c.finished = true;
+    keep_alive_ = false;
+    if (!handle_closed_) begin_close();
+    server_.defer(this);
+    return;
+  }
+  if (c.body_error) {
+    send_error_page({c.body_error, 0, "request body rejected"});
+    return;
+  }
+  server_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
+                    c.site_config ? c.site_config->name : "-",
+                    status_code_text(error.status, error.substatus), c.info.target, error.detail);
+  send_error_page(error);
+}
+
+void Connection::fail_request(int status, int substatus, std::string_view detail) {
+  // Front-end errors: the framing may be unsafe, so the connection closes after the page.
+  server_.log().info("{} {}: {}", status_code_text(status, substatus),
+                     ctx_->dispatched ? ctx_->info.target : std::string_view("-"), detail);
+  disarm_deadline();
+  if (status != 404) keep_alive_ = false;
+  send_error_page({status, substatus, detail});
+}
+
+void Connection::send_error_page(const HttpError& error) {
+  RequestContext& c = *ctx_;
+  c.status = error.status;
+  c.substatus = error.substatus;
+  c.reason.clear();
+  c.site_headers.assign("Content-Type: text/html; charset=utf-8\r\n");
+  c.site_set_date = c.site_set_server = false;
+  c.error_body = render_error_page(error, server_.config().detailed_errors);
+  c.content_length = c.error_body.size();
+  c.finished = true;
+  if (c.info.has_body && !c.body_done) keep_alive_ = false;  // unread body: framing unknown
+  if (handle_closed_) {
+    server_.defer(this);
+    return;
+  }
+  auto req = server_.take_write();
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  bufs[n++] = make_buf(serialize_head());
+  if (!c.no_body) bufs[n++] = make_buf(c.error_body);
+  c.body_sent = c.no_body ? 0 : c.error_body.size();
+  queue_write(std::move(req), bufs, n);
+}
+
+void Connection::end_exchange() {
+  RequestContext& c = *ctx_;
+  log_access();
+  const bool body_complete =
+      !c.info.has_body || c.body_done || c.parser.state() == http::RequestParser::State::kComplete;
+  if (!body_complete || c.tunnel || c.aborted || c.parser.state() == http::RequestParser::State::kError)
+    keep_alive_ = false;
+  server_.return_context(std::move(ctx_));
+  if (handle_closed_) {
+    maybe_destroy();
+    return;
+  }
+  if (!keep_alive_ || draining_ || server_.shutting_down()) {
+    close_after_response();
+    return;
+  }
+  // Pipelined bytes of the next request move to the front; the next head starts at offset 0.
+  if (parsed_ < len_) std::memmove(buf_.get(), buf_.get() + parsed_, len_ - parsed_);
+  len_ -= parsed_;
+  parsed_ = head_end_ = 0;
+  process();
+}
+
+void Connection::log_access() {
+  if (!server_.log().access_enabled()) return;
+  const RequestContext& c = *ctx_;
+  char peer[64] = "-";
+  if (c.addresses_known) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(&c.remote);
+    if (sa->sa_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), peer, sizeof peer);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), peer, sizeof peer);
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - c.started)
+                    .count();
+  time_t now = time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  char when[40];
+  std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &local);
+  bool has_line = c.dispatched || !c.info.method.empty();
+  auto referer = c.info.header("Referer");
+  auto agent = c.info.header("User-Agent");
+  server_.log().access(fmt::format(
+      "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" site={} status={} us={} model={}", peer, when,
+      has_line ? fmt::format("{} {} HTTP/{}.{}", c.info.method, c.info.target, c.info.http_major,
+                             c.info.http_minor)
+               : std::string("-"),
+      c.status, c.body_sent, referer.value_or("-"), agent.value_or("-"),
+      c.site_config ? std::string_view(c.site_config->name) : std::string_view("-"),
+      status_code_text(c.status, c.substatus), micros,
+      c.site_config ? to_string(c.site_config->hosting_model) : "-"));
+}
+
+}  // namespace sitehost

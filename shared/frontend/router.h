@@ -1,0 +1,48 @@
+// Routing: which site answers a request that arrived on a local address:port with a Host header.
+// Host first (exact name, then an IP-literal binding on the local address, then `*`), then the
+// longest `path` prefix on a segment boundary (case-insensitive, as IIS).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/config/config.h"
+#include "shared/site/site.h"
+
+namespace sitehost {
+
+struct Route {
+  Binding binding;
+  std::string path;  // "" for "/" (so "" + rest = full path)
+  std::shared_ptr<Site> site;
+  std::shared_ptr<const SiteConfig> config;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::string_view path_base;  // the request's text for the base path
+  std::string_view path;       // the rest, starting with '/'
+};
+
+class Router {
+ public:
+  void add(Route route);
+  // `local_ip`: the textual address the connection arrived on ("127.0.0.1", "::1").
+  RouteMatch match(uint16_t port, std::string_view local_ip, std::string_view host_header,
+                   std::string_view request_path) const;
+  bool needs_local_ip() const { return has_ip_bindings_; }
+
+ private:
+  std::vector<Route> routes_;
+  bool has_ip_bindings_ = false;
+};
+
+// Host header without port and brackets ("[::1]:80" → "::1", "a.b:8080" → "a.b").
+std::string_view host_without_port(std::string_view host);
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace sitehost

@@ -1,0 +1,118 @@
+// The server: owns the loop's listeners, connections, sites and the pools they share; applies a
+// config at start and on SIGHUP; stops gracefully on SIGTERM/SIGINT; reopens logs on SIGUSR1.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shared/config/config.h"
+#include "shared/frontend/request_context.h"
+#include "shared/frontend/router.h"
+#include "shared/log/logger.h"
+#include "shared/net/buffer_pool.h"
+#include "shared/net/deadline_queue.h"
+#include "shared/site/site.h"
+
+namespace sitehost {
+
+class Connection;
+class Listener;
+
+struct WriteRequest {
+  uv_write_t req;
+  Connection* connection = nullptr;
+  WriteDone done;
+  size_t bytes = 0;
+  bool final = false;
+  char chunk_header[24];
+};
+
+enum DeadlineKind { kHeaderDeadline = 0, kKeepaliveDeadline = 1, kLingerDeadline = 2 };
+
+class Server {
+ public:
+  Server(uv_loop_t* loop, Logger& log, std::map<HostingModel, SiteFactory> factories);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Opens listeners and builds sites. Returns an error message (empty on success).
+  std::string start(Config config);
+  // Runs the loop until the server has stopped. Returns the exit code.
+  int run();
+
+  // Re-reads the config file; keeps the old config on any error (logged with file:line).
+  void reload();
+  void begin_shutdown();
+
+  // --- for connections ---
+  uv_loop_t* loop() const { return loop_; }
+  Logger& log() { return log_; }
+  const ServerConfig& config() const { return config_.server; }
+  const http::Limits& limits() const { return limits_; }
+  bool shutting_down() const { return shutting_down_; }
+  BufferPool& buffers() { return *buffers_; }
+  std::unique_ptr<RequestContext> take_context() { return contexts_.acquire(); }
+  void return_context(std::unique_ptr<RequestContext> ctx);
+  void return_buffer(std::unique_ptr<char[]> buffer, uint32_t size);
+  std::unique_ptr<WriteRequest> take_write() { return writes_.acquire(); }
+  void return_write(std::unique_ptr<WriteRequest> w) { writes_.release(std::move(w)); }
+  DeadlineQueue& deadlines(int kind) { return *deadlines_[kind]; }
+  const Router& router() const { return *router_; }
+  std::string_view date_header();  // "Date: ...\r\n", cached per second
+  void defer(Connection* c);
+  void connection_closed(Connection* c);
+  void on_listener_ready(Listener* listener);
+
+ private:
+  struct SiteEntry {
+    std::shared_ptr<const SiteConfig> config;
+    std::shared_ptr<Site> site;
+  };
+  std::string apply(Config config, bool initial);
+  std::string open_listeners(const Config& config,
+                             std::map<std::string, std::unique_ptr<Listener>>& opened);
+  void stop_site(std::shared_ptr<Site> site);
+  void accept_paused();
+  void maybe_finish_shutdown();
+  void close_own_handles();
+  static void on_signal(uv_signal_t* handle, int signum);
+  static void on_idle(uv_idle_t* handle);
+
+  uv_loop_t* loop_;
+  Logger& log_;
+  std::map<HostingModel, SiteFactory> factories_;
+  Config config_;
+  http::Limits limits_;
+  std::unique_ptr<BufferPool> buffers_;
+  ObjectPool<RequestContext> contexts_{1024};
+  ObjectPool<WriteRequest> writes_{4096};
+  std::unique_ptr<DeadlineQueue> deadlines_[3];
+  std::unique_ptr<Router> router_;
+  std::map<std::string, SiteEntry> sites_;  // by name
+  std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by "ip:port"
+  std::vector<std::unique_ptr<Listener>> closing_listeners_;
+  std::vector<std::shared_ptr<Site>> stopping_sites_;
+  std::list<std::unique_ptr<Connection>> connections_;
+  std::vector<Connection*> deferred_;
+  std::vector<std::unique_ptr<Connection>> graveyard_;  // closed, destroyed on the idle pass
+  std::vector<std::shared_ptr<Site>> retired_sites_;    // stopped, destroyed on the idle pass
+  uv_idle_t idle_;
+  uv_signal_t signals_[4];
+  uv_timer_t shutdown_timer_;
+  bool shutting_down_ = false;
+  bool shutdown_forced_ = false;
+  bool handles_closed_ = false;
+  int exit_code_ = 0;
+  uint64_t date_second_ = 0;
+  std::string date_;
+  SiteContext site_context_;
+};
+
+}  // namespace sitehost

@@ -1,0 +1,66 @@
+// Error log (levelled lines) and access log (one line per request), both reopenable on SIGUSR1.
+// Owned by the server; passed by reference to whoever needs it. Loop-thread only except where noted.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "shared/config/config.h"
+
+namespace sitehost {
+
+class Logger {
+ public:
+  Logger() = default;
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Opens (or re-targets) the two logs. Returns an error message, empty on success; on failure
+  // the previous files stay in use.
+  std::string configure(const std::string& error_log, const std::string& access_log,
+                        LogLevel level);
+  // Reopens both files by name (logrotate convention). Returns an error message or empty.
+  std::string reopen();
+
+  bool enabled(LogLevel level) const { return level >= level_; }
+  // Thread-safe.
+  void write(LogLevel level, std::string_view message);
+  template <class... Args>
+  void log(LogLevel level, fmt::format_string<Args...> f, Args&&... args) {
+    if (enabled(level)) write(level, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <class... Args>
+  void debug(fmt::format_string<Args...> f, Args&&... args) {
+    log(LogLevel::kDebug, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void info(fmt::format_string<Args...> f, Args&&... args) {
+    log(LogLevel::kInfo, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void warn(fmt::format_string<Args...> f, Args&&... args) {
+    log(LogLevel::kWarn, f, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void error(fmt::format_string<Args...> f, Args&&... args) {
+    log(LogLevel::kError, f, std::forward<Args>(args)...);
+  }
+
+  bool access_enabled() const { return access_ != nullptr; }
+  void access(std::string_view line);  // `line` without the trailing newline
+
+ private:
+  std::mutex mutex_;
+  std::string error_path_;
+  std::string access_path_;
+  FILE* error_ = nullptr;  // nullptr = stderr
+  FILE* access_ = nullptr;
+  LogLevel level_ = LogLevel::kInfo;
+};
+
+}  // namespace sitehost

@@ -1,0 +1,368 @@
+#include "tests/support/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sitehost::test {
+
+namespace fs = std::filesystem;
+
+fs::path sitehost_binary() { return SITEHOST_BIN; }
+fs::path apps_dir() { return SITEHOST_APPS_DIR; }
+fs::path source_dir() { return SITEHOST_SOURCE_DIR; }
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("free_port: bind failed");
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool wait_until(const std::function<bool()>& condition, Ms timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);  // polling interval of an event we cannot subscribe to
+  }
+  return condition();
+}
+
+TempDir::TempDir() {
+  std::string templ = (fs::temp_directory_path() / "sitehost-test-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+fs::path TempDir::write(const std::string& name, const std::string& content) const {
+  fs::path file = path_ / name;
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << content;
+  return file;
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Process::Process(const std::vector<std::string>& argv, const fs::path& output_file,
+                 const std::map<std::string, std::string>& extra_env)
+    : output_file_(output_file) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test binary
+    if (::getppid() != parent) ::_exit(127);
+    int out = ::open(output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    for (const auto& [k, v] : extra_env) ::setenv(k.c_str(), v.c_str(), 1);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid_, pid_);
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !reaped_) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  } else if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);  // leftovers of the group (children of a dead sitehost)
+  }
+}
+
+void Process::signal(int sig) const {
+  if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait_exit(Ms timeout) {
+  if (reaped_) return status_;
+  bool done = wait_until(
+      [&] {
+        int status = 0;
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+          reaped_ = true;
+          status_ = status;
+        }
+        return reaped_;
+      },
+      timeout);
+  if (!done) return std::nullopt;
+  return status_;
+}
+
+bool Process::running() { return !wait_exit(0ms).has_value(); }
+
+std::string Process::output() const { return read_file(output_file_); }
+
+Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
+                   const std::vector<std::string>& extra_args)
+    : config_path_(dir.write("sitehost.toml", config_toml)) {
+  std::vector<std::string> argv{sitehost_binary().string(), "-c", config_path_.string()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_.emplace(argv, dir.path() / "sitehost.out");
+}
+
+bool Sitehost::wait_listening(uint16_t port, Ms timeout) {
+  return wait_until(
+      [&] {
+        if (!process_->running()) return true;  // died: stop waiting, report below
+        Client c(port, 200ms);
+        return c.connected();
+      },
+      timeout) &&
+         process_->running();
+}
+
+int Sitehost::stop(Ms timeout) {
+  process_->signal(SIGTERM);
+  auto status = process_->wait_exit(timeout);
+  if (!status || !WIFEXITED(*status)) return -1;
+  return WEXITSTATUS(*status);
+}
+
+void Sitehost::rewrite_config(const std::string& config_toml) const {
+  fs::path tmp = config_path_;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << config_toml;
+  }
+  fs::rename(tmp, config_path_);
+}
+
+static std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::optional<std::string> Response::header(const std::string& name) const {
+  std::string want = lower(name);
+  for (const auto& [k, v] : headers)
+    if (lower(k) == want) return v;
+  return std::nullopt;
+}
+
+Client::Client(uint16_t port, Ms timeout) : timeout_(timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  int r = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (r != 0 && errno == EINPROGRESS) {
+    pollfd p{fd_, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, static_cast<int>(timeout_.count())) == 1 &&
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+      r = 0;
+  }
+  if (r != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+Client::~Client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Client::send(const std::string& bytes) {
+  size_t off = 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+void Client::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+bool Client::fill() {
+  if (eof_ || fd_ < 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      buffer_.append(buf, static_cast<size_t>(n));
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      eof_ = true;
+      return false;
+    }
+    auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+}
+
+std::optional<Response> Client::read_response(bool head_request) {
+  size_t end;
+  while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+    if (!fill()) return std::nullopt;
+  std::string head = buffer_.substr(0, end);
+  buffer_.erase(0, end + 4);
+  Response r;
+  std::istringstream in(head);
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  {
+    std::istringstream sl(line);
+    sl >> r.http_version >> r.status;
+    std::getline(sl, r.reason);
+    if (!r.reason.empty() && r.reason.front() == ' ') r.reason.erase(0, 1);
+  }
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    r.headers.emplace_back(line.substr(0, colon), value);
+  }
+  if (head_request || r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200))
+    return r;
+  auto te = r.header("Transfer-Encoding");
+  if (te && lower(*te).find("chunked") != std::string::npos) {
+    for (;;) {
+      size_t eol;
+      while ((eol = buffer_.find("\r\n")) == std::string::npos)
+        if (!fill()) return std::nullopt;
+      size_t size = std::stoul(buffer_.substr(0, eol), nullptr, 16);
+      buffer_.erase(0, eol + 2);
+      if (size == 0) {
+        while ((eol = buffer_.find("\r\n")) == std::string::npos)
+          if (!fill()) return std::nullopt;
+        // trailers are skipped up to the empty line
+        while (eol != 0) {
+          buffer_.erase(0, eol + 2);
+          while ((eol = buffer_.find("\r\n")) == std::string::npos)
+            if (!fill()) return std::nullopt;
+        }
+        buffer_.erase(0, 2);
+        return r;
+      }
+      while (buffer_.size() < size + 2)
+        if (!fill()) return std::nullopt;
+      r.body.append(buffer_, 0, size);
+      buffer_.erase(0, size + 2);
+    }
+  }
+  if (auto cl = r.header("Content-Length")) {
+    size_t want = std::stoul(*cl);
+    while (buffer_.size() < want)
+      if (!fill()) return std::nullopt;
+    r.body = buffer_.substr(0, want);
+    buffer_.erase(0, want);
+    return r;
+  }
+  while (fill()) {
+  }
+  if (!eof_) return std::nullopt;
+  r.body = std::move(buffer_);
+  buffer_.clear();
+  return r;
+}
+
+std::string Client::read_until_close() {
+  while (fill()) {
+  }
+  std::string all = std::move(buffer_);
+  buffer_.clear();
+  return all;
+}
+
+bool Client::closed_within(Ms timeout) {
+  Ms saved = timeout_;
+  timeout_ = timeout;
+  while (fill()) {
+  }
+  timeout_ = saved;
+  return eof_;
+}
+
+std::optional<Response> http_request(uint16_t port, const std::string& method,
+                                     const std::string& path, const std::string& body,
+                                     const std::string& host,
+                                     const std::vector<std::string>& extra_headers) {
+  Client c(port);
+  if (!c.connected()) return std::nullopt;
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n";
+  for (const auto& h : extra_headers) req += h + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "Connection: close\r\n\r\n" + body;
+  if (!c.send(req)) return std::nullopt;
+  return c.read_response(method == "HEAD");
+}
+
+}  // namespace sitehost::test

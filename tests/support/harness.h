@@ -1,0 +1,137 @@
+// Integration-test harness: real sitehost processes, real loopback sockets, bounded waits.
+// Every process a test starts is tracked by PID and killed (group) when its owner goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sitehost::test {
+
+using namespace std::chrono_literals;
+using Ms = std::chrono::milliseconds;
+
+// Paths baked in by CMake.
+std::filesystem::path sitehost_binary();
+std::filesystem::path apps_dir();  // built sample apps (tests/apps)
+std::filesystem::path source_dir();
+
+// A free TCP port on 127.0.0.1 (bound to :0 and released).
+uint16_t free_port();
+
+// Polls `condition` every few ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& condition, Ms timeout = 5s);
+
+// A fresh folder under /tmp, removed with its contents when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Writes `content` to path()/name (folders created) and returns the full path.
+  std::filesystem::path write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& file);
+
+// A child process started with fork/exec in its own process group, stdout+stderr to a file.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& output_file,
+          const std::map<std::string, std::string>& extra_env = {});
+  ~Process();  // SIGKILLs the group if still running, and reaps
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const;
+  // Waits for exit; returns the wait status (as waitpid's) or nullopt on timeout.
+  std::optional<int> wait_exit(Ms timeout);
+  bool running();
+  std::string output() const;  // what it wrote so far
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::filesystem::path output_file_;
+};
+
+// The real sitehost binary on a config file written into `dir`.
+class Sitehost {
+ public:
+  // Writes config text to dir/sitehost.toml and starts `sitehost -c` on it. Does not wait.
+  Sitehost(const TempDir& dir, const std::string& config_toml,
+           const std::vector<std::string>& extra_args = {});
+  // Waits until 127.0.0.1:port accepts connections (or the process died / timeout).
+  bool wait_listening(uint16_t port, Ms timeout = 10s);
+  // SIGTERM and wait for the exit; returns the exit code (-1 on timeout/killed by signal).
+  int stop(Ms timeout = 15s);
+  Process& process() { return *process_; }
+  std::string log() const { return process_->output(); }
+  const std::filesystem::path& config_path() const { return config_path_; }
+  // Rewrites the config file (for SIGHUP reload tests).
+  void rewrite_config(const std::string& config_toml) const;
+
+ private:
+  std::filesystem::path config_path_;
+  std::optional<Process> process_;
+};
+
+struct Response {
+  int status = 0;
+  std::string reason;
+  std::string http_version;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::optional<std::string> header(const std::string& name) const;  // case-insensitive
+};
+
+// A blocking loopback client with a deadline on every operation.
+class Client {
+ public:
+  explicit Client(uint16_t port, Ms timeout = 5s);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  bool send(const std::string& bytes);
+  void shutdown_write();
+  // Reads one response (status line, headers, body by Content-Length / chunked / until close).
+  // `head_request`: the response has no body. nullopt on timeout or malformed framing.
+  std::optional<Response> read_response(bool head_request = false);
+  // Reads everything until the peer closes (or timeout); returns what arrived.
+  std::string read_until_close();
+  // True when the peer closed the connection within `timeout` (after draining any data).
+  bool closed_within(Ms timeout);
+  std::string& pending() { return buffer_; }
+
+ private:
+  bool fill();  // reads more into buffer_; false on EOF/error/timeout
+  int fd_ = -1;
+  Ms timeout_;
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+// One request on a fresh connection: "GET path" with Host and Connection: close.
+std::optional<Response> http_request(uint16_t port, const std::string& method,
+                                     const std::string& path, const std::string& body = {},
+                                     const std::string& host = "localhost",
+                                     const std::vector<std::string>& extra_headers = {});
+
+}  // namespace sitehost::test
