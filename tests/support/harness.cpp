@@ -23,6 +23,7 @@ namespace sitehost::test {
 namespace fs = std::filesystem;
 
 fs::path sitehost_binary() { return SITEHOST_BIN; }
+fs::path sitehost_app_binary() { return SITEHOST_APP_BIN; }
 fs::path apps_dir() { return SITEHOST_APPS_DIR; }
 fs::path source_dir() { return SITEHOST_SOURCE_DIR; }
 

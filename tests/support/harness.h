@@ -19,6 +19,7 @@ using Ms = std::chrono::milliseconds;
 
 // Paths baked in by CMake.
 std::filesystem::path sitehost_binary();
+std::filesystem::path sitehost_app_binary();  // the Kestrel-like runner
 std::filesystem::path apps_dir();  // built sample apps (tests/apps)
 std::filesystem::path source_dir();
 
