@@ -42,17 +42,23 @@ constexpr size_t kMaxDynamicBytes = 64 * 1024;
 
 const char* class_name(unsigned char c) {
   switch (c) {
-    case ELFCLASS32: return "32-bit (ELFCLASS32)";
-    case ELFCLASS64: return "64-bit (ELFCLASS64)";
-    default: return "an unknown class";
+    case ELFCLASS32:
+      return "32-bit (ELFCLASS32)";
+    case ELFCLASS64:
+      return "64-bit (ELFCLASS64)";
+    default:
+      return "an unknown class";
   }
 }
 
 const char* data_name(unsigned char d) {
   switch (d) {
-    case ELFDATA2LSB: return "little-endian";
-    case ELFDATA2MSB: return "big-endian";
-    default: return "unknown byte order";
+    case ELFDATA2LSB:
+      return "little-endian";
+    case ELFDATA2MSB:
+      return "big-endian";
+    default:
+      return "unknown byte order";
   }
 }
 
@@ -89,17 +95,28 @@ bool read_at(int fd, void* buf, size_t len, off_t offset) {
 
 std::string elf_machine_name(unsigned machine) {
   switch (machine) {
-    case EM_X86_64: return "x86-64";
-    case EM_386: return "x86 (i386)";
-    case EM_AARCH64: return "aarch64";
-    case EM_ARM: return "arm";
-    case EM_RISCV: return "riscv";
-    case EM_PPC64: return "ppc64";
-    case EM_PPC: return "ppc";
-    case EM_S390: return "s390";
-    case EM_MIPS: return "mips";
-    case EM_LOONGARCH: return "loongarch";
-    default: return fmt::format("machine {}", machine);
+    case EM_X86_64:
+      return "x86-64";
+    case EM_386:
+      return "x86 (i386)";
+    case EM_AARCH64:
+      return "aarch64";
+    case EM_ARM:
+      return "arm";
+    case EM_RISCV:
+      return "riscv";
+    case EM_PPC64:
+      return "ppc64";
+    case EM_PPC:
+      return "ppc";
+    case EM_S390:
+      return "s390";
+    case EM_MIPS:
+      return "mips";
+    case EM_LOONGARCH:
+      return "loongarch";
+    default:
+      return fmt::format("machine {}", machine);
   }
 }
 
@@ -136,7 +153,8 @@ std::optional<ElfProblem> check_elf(const std::filesystem::path& file) {
                                       host_elf_description())};
   }
   switch (eh.e_type) {
-    case ET_DYN: break;
+    case ET_DYN:
+      break;
     case ET_EXEC:
       return ElfProblem{33, fmt::format("{} is an executable (ET_EXEC), not a shared library; "
                                         "build it with -shared -fPIC",
@@ -146,16 +164,15 @@ std::optional<ElfProblem> check_elf(const std::filesystem::path& file) {
                                         "link it with -shared",
                                         file.string())};
     default:
-      return ElfProblem{33, fmt::format("{} is not a shared library (ELF type {})", file.string(),
-                                        eh.e_type)};
+      return ElfProblem{
+          33, fmt::format("{} is not a shared library (ELF type {})", file.string(), eh.e_type)};
   }
 
   // ET_DYN is also what a position-independent executable is: look for DF_1_PIE.
   if (eh.e_phentsize != sizeof(Phdr) || eh.e_phnum == 0 || eh.e_phnum > kMaxProgramHeaders)
     return ElfProblem{33, fmt::format("{}: malformed program header table", file.string())};
   std::vector<Phdr> phdrs(eh.e_phnum);
-  if (!read_at(fd.get(), phdrs.data(), phdrs.size() * sizeof(Phdr),
-               static_cast<off_t>(eh.e_phoff)))
+  if (!read_at(fd.get(), phdrs.data(), phdrs.size() * sizeof(Phdr), static_cast<off_t>(eh.e_phoff)))
     return ElfProblem{33, fmt::format("{}: truncated program header table", file.string())};
   const Phdr* dynamic = nullptr;
   for (const auto& ph : phdrs)

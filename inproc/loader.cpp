@@ -82,14 +82,14 @@ bool load_handler(const std::filesystem::path& file, Library& library, EntryPoin
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) {
     int err = errno;
-    error = {err == ENOENT || err == ENOTDIR ? 38 : 33,
-             fmt::format("application library not found: {}: {}", file.string(),
-                         std::strerror(err))};
+    error = {
+        err == ENOENT || err == ENOTDIR ? 38 : 33,
+        fmt::format("application library not found: {}: {}", file.string(), std::strerror(err))};
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
-    error = {38, fmt::format("application library not found: {} is not a regular file",
-                             file.string())};
+    error = {38,
+             fmt::format("application library not found: {} is not a regular file", file.string())};
     return false;
   }
   if (auto problem = check_elf(file)) {
@@ -102,8 +102,7 @@ bool load_handler(const std::filesystem::path& file, Library& library, EntryPoin
     // means one of its dependencies is missing or incompatible (IIS's 500.31).
     bool dependency = dl_error.find("cannot open shared object file") != std::string::npos ||
                       dl_error.find("undefined symbol") != std::string::npos;
-    error = {dependency ? 31 : 33,
-             fmt::format("cannot load {}: {}", file.string(), dl_error)};
+    error = {dependency ? 31 : 33, fmt::format("cannot load {}: {}", file.string(), dl_error)};
     return false;
   }
   std::string missing;

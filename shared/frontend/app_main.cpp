@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   site.max_request_body_size = 0;
   for (char** e = environ; *e; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq) site.environment.emplace(std::string(*e, eq), std::string(eq + 1));
+    if (eq) site.environment.emplace(std::string(*e, static_cast<size_t>(eq - *e)), std::string(eq + 1));
   }
   config.sites.push_back(std::move(site));
   std::string token = env_or("ASPNETCORE_TOKEN", "");

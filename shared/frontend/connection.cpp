@@ -219,6 +219,7 @@ void Connection::dispatch() {
     fail_request(413, 0, "Content-Length exceeds max_allowed_content_length");
     return;
   }
+  ctx_->parser.set_max_body(limit);  // a chunked body is counted against the same limit
   ctx_->dispatched = true;
   if (server_.log().enabled(LogLevel::kDebug))
     server_.log().debug("dispatch {} {} to site {}", info.method, info.target,
@@ -268,10 +269,6 @@ void Connection::feed_body() {
 void Connection::on_parsed_body(std::string_view chunk) {
   RequestContext& c = *ctx_;
   if (c.body_error || c.finished) return;
-  if (c.parser.body_bytes() > c.site_config->max_allowed_content_length) {
-    c.body_error = 413;  // a chunked body crossed the limit: nothing beyond it is delivered
-    return;
-  }
   c.reader->on_body_data(chunk);
 }
 

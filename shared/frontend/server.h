@@ -29,7 +29,6 @@ struct WriteRequest {
   Connection* connection = nullptr;
   WriteDone done;
   size_t bytes = 0;
-  bool final = false;
   char chunk_header[24];
 };
 
@@ -61,7 +60,12 @@ class Server {
   std::unique_ptr<RequestContext> take_context() { return contexts_.acquire(); }
   void return_context(std::unique_ptr<RequestContext> ctx);
   void return_buffer(std::unique_ptr<char[]> buffer, uint32_t size);
-  std::unique_ptr<WriteRequest> take_write() { return writes_.acquire(); }
+  std::unique_ptr<WriteRequest> take_write() {
+    auto w = writes_.acquire();
+    w->done = {};  // pooled: clear what the previous write left
+    w->bytes = 0;
+    return w;
+  }
   void return_write(std::unique_ptr<WriteRequest> w) { writes_.release(std::move(w)); }
   DeadlineQueue& deadlines(int kind) { return *deadlines_[kind]; }
   const Router& router() const { return *router_; }

@@ -19,10 +19,25 @@ size_t ChunkScanner::fail(size_t used, Event* event, int status, const char* rea
   return used;
 }
 
-size_t ChunkScanner::scan(const char* p, size_t n, Event* event) {
+size_t ChunkScanner::scan(const char* p, size_t n, Event* event, bool* skip) {
   size_t i = 0;
+  *skip = false;
   while (i < n) {
     const char ch = p[i];
+    bool withheld = false;  // is this byte one that llhttp must not see?
+    if (state_ == kSize) {
+      withheld = ch == ';';
+    } else if (state_ == kExt) {
+      withheld = ch != '\r';
+    } else if (state_ == kTrailers) {
+      withheld = !trailers_.ends_section(ch);
+    }
+    if (i == 0) {
+      *skip = withheld;
+    } else if (withheld != *skip) {
+      *event = Event::kMore;
+      return i;
+    }
     switch (state_) {
       case kSizeFirst:
       case kSize:

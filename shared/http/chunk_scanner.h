@@ -4,6 +4,10 @@
 // trailer section (validated like header lines) and CRLF. llhttp 8.1 accepts a bare CR in the
 // size line, the extension and after the data (a smuggling vector); here only CRLF ends them.
 // The body limit is checked while the size digits arrive, so no byte beyond it is delivered.
+//
+// Extensions and trailer lines are validated here and then withheld from llhttp (scan() marks
+// them as skipped runs): we use neither, and llhttp 8.1 rejects valid extensions such as
+// "5;a=b;c" and would interpret trailer fields such as Content-Length.
 #pragma once
 
 #include <cstddef>
@@ -25,17 +29,31 @@ class ChunkScanner {
   static constexpr uint32_t kMaxExtension = 4096;
 
   void reset(uint64_t max_body, uint32_t max_trailer_bytes, uint32_t max_trailers);
+  // Lowers or raises the body limit before any chunk has been scanned.
+  void set_max_body(uint64_t max_body) { max_body_ = max_body; }
 
-  // Scans [p, p + n) and returns how many bytes it consumed: all of them, or up to and including
-  // the last byte of the message (kEnd), or up to the bad byte (kError).
-  size_t scan(const char* p, size_t n, Event* event);
+  // Scans one run of [p, p + n) and returns its length. A run is a stretch of bytes that llhttp
+  // must see, or (*skip) one that it must not (extension, trailer lines). A run ends at the end
+  // of the input, where the other kind begins (kMore), after the last byte of the message
+  // (kEnd), or before a bad byte (kError).
+  size_t scan(const char* p, size_t n, Event* event, bool* skip);
 
   uint64_t total() const { return total_; }  // data bytes announced by complete size lines
   int status() const { return status_ ? status_ : trailers_.status(); }
   const char* reason() const { return status_ ? reason_ : trailers_.reason(); }
 
  private:
-  enum State : uint8_t { kSizeFirst, kSize, kExt, kSizeLF, kData, kDataCR, kDataLF, kTrailers, kDone };
+  enum State : uint8_t {
+    kSizeFirst,
+    kSize,
+    kExt,
+    kSizeLF,
+    kData,
+    kDataCR,
+    kDataLF,
+    kTrailers,
+    kDone
+  };
 
   size_t fail(size_t used, Event* event, int status, const char* reason);
 

@@ -15,8 +15,8 @@ bool parse_content_length(std::string_view value, uint64_t* out);
 
 // One Transfer-Encoding field value, a comma-separated list of codings.
 struct TransferCodings {
-  int chunked = 0;           // how many elements are exactly "chunked" (case-insensitive)
-  bool other = false;        // some other coding (gzip, identity, "chunked;x", ...)
+  int chunked = 0;     // how many elements are exactly "chunked" (case-insensitive)
+  bool other = false;  // some other coding (gzip, identity, "chunked;x", ...)
   bool empty_element = false;
 };
 TransferCodings parse_transfer_encoding(std::string_view value);

@@ -29,6 +29,10 @@ class FieldScanner {
   std::string_view name() const { return {name_begin_, size_t(name_end_ - name_begin_)}; }
   // Without the leading and trailing OWS.
   std::string_view value() const { return {value_begin_, size_t(value_end_ - value_begin_)}; }
+  // True when `next` is a byte of the section's final CRLF rather than of a field line.
+  bool ends_section(char next) const {
+    return (state_ == kLineStart && next == '\r') || state_ == kEndLF;
+  }
   int status() const { return status_; }
   const char* reason() const { return reason_; }
 

@@ -25,10 +25,18 @@ size_t HeadScanner::scan(const char* p, size_t n, Event* event) {
       FieldScanner::Event fe;
       const size_t used = fields_.scan(p + i, n - i, &fe);
       switch (fe) {
-        case FieldScanner::Event::kMore: *event = Event::kMore; break;
-        case FieldScanner::Event::kLine: *event = Event::kField; break;
-        case FieldScanner::Event::kEnd: *event = Event::kEnd; break;
-        case FieldScanner::Event::kError: *event = Event::kError; break;
+        case FieldScanner::Event::kMore:
+          *event = Event::kMore;
+          break;
+        case FieldScanner::Event::kLine:
+          *event = Event::kField;
+          break;
+        case FieldScanner::Event::kEnd:
+          *event = Event::kEnd;
+          break;
+        case FieldScanner::Event::kError:
+          *event = Event::kError;
+          break;
       }
       return i + used;
     }

@@ -41,7 +41,16 @@ class HeadScanner {
   const char* reason() const { return status_ ? reason_ : fields_.reason(); }
 
  private:
-  enum State : uint8_t { kStart, kLeadLF, kMethod, kTargetStart, kTarget, kVersion, kLineLF, kFields };
+  enum State : uint8_t {
+    kStart,
+    kLeadLF,
+    kMethod,
+    kTargetStart,
+    kTarget,
+    kVersion,
+    kLineLF,
+    kFields
+  };
 
   size_t fail(size_t used, Event* event, int status, const char* reason);
 

@@ -27,17 +27,19 @@ inline constexpr std::array<uint8_t, 256> kTable = [] {
     t[c] = m;
   }
   for (unsigned char c : std::array<char, 15>{'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.',
-                                               '^', '_', '`', '|', '~'}) {
+                                              '^', '_', '`', '|', '~'}) {
     t[c] |= kToken;
   }
   for (unsigned char c : std::array<char, 19>{'-', '.', '_', '~', '!', '$', '&', '\'', '(', ')',
-                                               '*', '+', ',', ';', '=', ':', '[', ']', '%'}) {
+                                              '*', '+', ',', ';', '=', ':', '[', ']', '%'}) {
     t[c] |= kHost;
   }
   return t;
 }();
 
-inline bool is(char c, uint8_t cls) { return (kTable[static_cast<unsigned char>(c)] & cls) != 0; }
+inline bool is(char c, uint8_t cls) {
+  return (kTable[static_cast<unsigned char>(c)] & cls) != 0;
+}
 
 inline int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -219,6 +219,11 @@ RequestParser::FieldAction RequestParser::on_field(std::string_view name, std::s
   return FieldAction::kKeep;
 }
 
+void RequestParser::set_max_body(uint64_t max_body) {
+  limits_.max_body = max_body;
+  if (head_.chunked) chunk_scanner_.set_max_body(max_body);
+}
+
 bool RequestParser::on_head_end() {
   if (head_.http_minor == 1 && !host_seen_) return fail(400, "HTTP/1.1 request without Host");
   if (head_.content_length && *head_.content_length > limits_.max_body) {
@@ -256,37 +261,41 @@ int RequestParser::on_llhttp_headers_complete() {
 
 size_t RequestParser::feed_body(const char* data, size_t len) {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
-  size_t n = 0;
-  bool at_end = false;
-  ChunkScanner::Event event = ChunkScanner::Event::kMore;
-  if (head_.chunked) {
-    n = chunk_scanner_.scan(data, len, &event);
-    at_end = event == ChunkScanner::Event::kEnd;
-  } else {
+  if (!head_.chunked) {
     const uint64_t left = *head_.content_length - body_bytes_;
-    n = static_cast<size_t>(std::min<uint64_t>(len, left));
-    at_end = n == left;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(len, left));
+    run_llhttp_body(data, n, n == left);
+    return n;
   }
-  if (n > 0) {
-    const llhttp_errno_t err = llhttp_execute(&parser_, data, n);
-    if (state_ == State::kError) return n;  // one of our callbacks failed
-    const bool paused = err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE;
-    if (err == HPE_OK && !at_end) {
-      // more body to come
-    } else if (paused && at_end && state_ == State::kComplete &&
-               llhttp_get_error_pos(&parser_) == data + n &&
-               (!head_.chunked || chunk_scanner_.total() == body_bytes_)) {
-      return n;
-    } else {
-      fail(400, err == HPE_OK || paused ? "llhttp did not end the body where the validator did"
-                                        : llhttp_get_error_reason(&parser_));
-      return n;
+  size_t off = 0;
+  while (off < len && state_ == State::kBody) {
+    ChunkScanner::Event event;
+    bool skip = false;
+    const size_t n = chunk_scanner_.scan(data + off, len - off, &event, &skip);
+    if (n > 0 && !skip) run_llhttp_body(data + off, n, event == ChunkScanner::Event::kEnd);
+    off += n;
+    if (event == ChunkScanner::Event::kError) {
+      fail(chunk_scanner_.status(), chunk_scanner_.reason());
+    } else if (event == ChunkScanner::Event::kEnd && state_ != State::kComplete) {
+      fail(400, "llhttp did not end the body where the validator did");
     }
   }
-  if (event == ChunkScanner::Event::kError) {
-    fail(chunk_scanner_.status(), chunk_scanner_.reason());
+  return off;
+}
+
+// Gives llhttp validated body bytes. It must end the message exactly at the validator's end.
+bool RequestParser::run_llhttp_body(const char* p, size_t n, bool at_end) {
+  const llhttp_errno_t err = llhttp_execute(&parser_, p, n);
+  if (state_ == State::kError) return false;  // one of our callbacks failed
+  const bool paused = err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE;
+  if (!at_end) {
+    if (err == HPE_OK) return true;
+  } else if (paused && state_ == State::kComplete && llhttp_get_error_pos(&parser_) == p + n &&
+             (!head_.chunked || chunk_scanner_.total() == body_bytes_)) {
+    return true;
   }
-  return n;
+  return fail(400, err == HPE_OK || paused ? "llhttp did not end the body where the validator did"
+                                           : llhttp_get_error_reason(&parser_));
 }
 
 int RequestParser::on_llhttp_body(const char* at, size_t len) {

@@ -70,8 +70,14 @@ class RequestParser {
   // Parses up to `len` bytes and returns how many it consumed. It stops early: right after the
   // head completes (state() becomes kBody or kComplete, nothing of the body is consumed), right
   // after the message completes (pipelined bytes stay unconsumed), or on an error. In kBody, body
-  // bytes are decoded (chunked framing removed) and handed to `sink`.
+  // bytes are decoded (chunked framing removed) and handed to `sink`. An upgrade request
+  // (head().upgrade) has no body and is kComplete after its head: the bytes after it belong to
+  // the new protocol and are not the parser's business. Rules: docs/http-parsing.md.
   size_t feed(const char* data, size_t len, BodySink* sink);
+
+  // Sets the body limit once the head is parsed and before any body byte is fed (the front end
+  // knows the site's limit only after routing). Content-Length is the caller's to check.
+  void set_max_body(uint64_t max_body);
 
   State state() const { return state_; }
   const ParsedHead& head() const { return head_; }
@@ -94,6 +100,7 @@ class RequestParser {
   FieldAction on_field(std::string_view name, std::string_view value);
   bool on_head_end();
   bool run_llhttp(const char* end, bool head_end);
+  bool run_llhttp_body(const char* p, size_t n, bool at_end);
   bool fail(int status, const char* reason);
   int on_llhttp_headers_complete();
   int on_llhttp_body(const char* at, size_t len);

@@ -39,7 +39,10 @@ TEST(Cli, CheckAcceptsAValidConfig) {
 
 TEST(Cli, CheckRejectsAnInvalidConfigNamingFileLineAndKey) {
   TempDir dir;
-  auto file = dir.write("bad.toml", "[server]\nheader_timeout = \"soon\"\n");
+  ConfigBuilder b(dir, 8080);
+  b.server("header_timeout", "\"soon\"");
+  b.inproc_app("hello", "hello");
+  auto file = dir.write("bad.toml", b.str());
   std::string out;
   EXPECT_EQ(run({"--check", "-c", file.string()}, dir, &out), 1) << out;
   EXPECT_NE(out.find("bad.toml:2:"), std::string::npos) << out;

@@ -120,10 +120,19 @@ TEST_F(HostileInput, ChunkedBodyOverTheLimitIs413) {
   b.site(spec);
   server = std::make_unique<Sitehost>(dir, b.str());
   ASSERT_TRUE(server->wait_listening(port)) << server->log();
+  // The first chunk already crosses it: nothing reaches the app, the client gets the page.
   expect_rejected(
-      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n"
-      "8\r\n12345678\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n12345678901\r\n"
+      "0\r\n\r\n",
       413);
+  // Crossing it after the app started answering cuts the connection (no silent truncation).
+  Client c(port);
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n"
+                     "12345678\r\n"));
+  ASSERT_TRUE(c.send("8\r\n12345678\r\n0\r\n\r\n"));
+  std::string got = c.read_until_close();
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_EQ(got.find("0\r\n\r\n"), std::string::npos) << "a cut body must not look complete";
 }
 
 TEST_F(HostileInput, ServerSurvivesAndKeepsServing) {

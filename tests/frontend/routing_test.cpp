@@ -12,7 +12,9 @@ class Routing : public ::testing::Test {
     ASSERT_TRUE(server->wait_listening(port)) << server->log();
   }
   void TearDown() override {
-    if (server) EXPECT_EQ(server->stop(), 0) << server->log();
+    if (server) {
+      EXPECT_EQ(server->stop(), 0) << server->log();
+    }
   }
   std::string get_body(const std::string& path, const std::string& host = "localhost") {
     auto r = http_request(port, "GET", path, "", host);

@@ -20,8 +20,8 @@
  *             runs wait for it. With allow_synchronous_io = false (the default) it runs on the
  *             event-loop thread and must not block; with true it runs on a worker thread and may
  *             block (sitehost_request_read, sitehost_response_write_sync). Either way the request
- *             belongs to the app until it calls sitehost_response_finish exactly once, from any
- *             thread, at any time (also after the client went away).
+ *             belongs to the app until it calls sitehost_response_finish (or _abort) exactly
+ *             once, from any thread, at any time (also after the client went away).
  *   shutdown  sitehost_handler_shutdown(app) runs off the loop once every request was finished and
  *             every handler call returned. It must stop every thread the app started: the library
  *             is dlclose()d right after it returns.
@@ -77,17 +77,26 @@ typedef enum {
 
 static inline const char* sitehost_strerror(int code) {
   switch (code) {
-    case SITEHOST_OK: return "success";
-    case SITEHOST_EOF: return "end of request body";
-    case SITEHOST_E_INVAL: return "invalid argument";
-    case SITEHOST_E_STATE: return "operation not valid in the request's current state";
+    case SITEHOST_OK:
+      return "success";
+    case SITEHOST_EOF:
+      return "end of request body";
+    case SITEHOST_E_INVAL:
+      return "invalid argument";
+    case SITEHOST_E_STATE:
+      return "operation not valid in the request's current state";
     case SITEHOST_E_SYNC_IO:
       return "synchronous I/O is disallowed for this site (set allow_synchronous_io = true)";
-    case SITEHOST_E_DEADLOCK: return "blocking call on the event-loop thread";
-    case SITEHOST_E_TOO_LARGE: return "request body exceeds max_request_body_size";
-    case SITEHOST_E_BAD_BODY: return "malformed request body";
-    case SITEHOST_E_ABORTED: return "request aborted";
-    default: return "unknown error";
+    case SITEHOST_E_DEADLOCK:
+      return "blocking call on the event-loop thread";
+    case SITEHOST_E_TOO_LARGE:
+      return "request body exceeds max_request_body_size";
+    case SITEHOST_E_BAD_BODY:
+      return "malformed request body";
+    case SITEHOST_E_ABORTED:
+      return "request aborted";
+    default:
+      return "unknown error";
   }
 }
 
@@ -130,11 +139,11 @@ struct sitehost_site_info_s {
   uint32_t abi_version; /* the server's SITEHOST_HANDLER_ABI_VERSION */
   uint32_t size;        /* sizeof(sitehost_site_info_t) as the server knows it */
   const sitehost_server_t* server;
-  sitehost_site_t* site;        /* for sitehost_site_log */
-  sitehost_str_t name;          /* the site's name from the config */
-  sitehost_str_t path_base;     /* "" for a site at "/", else e.g. "/app" */
-  sitehost_str_t physical_path; /* the app's folder */
-  sitehost_str_t handler_path;  /* the library file as configured */
+  sitehost_site_t* site;             /* for sitehost_site_log */
+  sitehost_str_t name;               /* the site's name from the config */
+  sitehost_str_t path_base;          /* "" for a site at "/", else e.g. "/app" */
+  sitehost_str_t physical_path;      /* the app's folder */
+  sitehost_str_t handler_path;       /* the library file as configured */
   const sitehost_env_t* environment; /* the site's `environment` table, sorted by name */
   size_t environment_count;
   int allow_synchronous_io;       /* 0 or 1 */
@@ -181,8 +190,8 @@ struct sitehost_server_s {
   sitehost_str_t (*request_method)(const sitehost_request_t* req);
   sitehost_str_t (*request_target)(const sitehost_request_t* req); /* raw, as sent */
   sitehost_str_t (*request_path_base)(const sitehost_request_t* req);
-  sitehost_str_t (*request_path)(const sitehost_request_t* req); /* raw, starts with '/' */
-  sitehost_str_t (*request_query)(const sitehost_request_t* req); /* without '?' */
+  sitehost_str_t (*request_path)(const sitehost_request_t* req);     /* raw, starts with '/' */
+  sitehost_str_t (*request_query)(const sitehost_request_t* req);    /* without '?' */
   sitehost_str_t (*request_protocol)(const sitehost_request_t* req); /* "HTTP/1.1" */
   int (*request_header)(const sitehost_request_t* req, const char* name, size_t name_len,
                         sitehost_str_t* value);
@@ -215,6 +224,9 @@ struct sitehost_server_s {
 
   /* site */
   void (*site_log)(sitehost_site_t* site, int level, const char* message, size_t len);
+
+  /* response, abnormal end */
+  int (*response_abort)(sitehost_request_t* req);
 };
 
 /* --- entry points the library exports ------------------------------------------------------- */
@@ -231,8 +243,8 @@ struct sitehost_server_s {
 #define SITEHOST_HANDLER_SYMBOL_SHUTDOWN "sitehost_handler_shutdown"
 
 typedef uint32_t (*sitehost_handler_abi_version_fn)(void);
-typedef int (*sitehost_handler_init_fn)(const sitehost_site_info_t* info, void** app,
-                                        char* error, size_t error_size);
+typedef int (*sitehost_handler_init_fn)(const sitehost_site_info_t* info, void** app, char* error,
+                                        size_t error_size);
 typedef void (*sitehost_handler_request_fn)(void* app, sitehost_request_t* req);
 typedef void (*sitehost_handler_shutdown_fn)(void* app);
 
@@ -244,7 +256,7 @@ SITEHOST_HANDLER_EXPORT void sitehost_handler_shutdown(void* app);
 
 /* Defines sitehost_handler_abi_version() for the version this header describes. Put it in one
  * source file of the library. */
-#define SITEHOST_HANDLER_DEFINE_ABI_VERSION()                              \
+#define SITEHOST_HANDLER_DEFINE_ABI_VERSION()                           \
   SITEHOST_HANDLER_EXPORT uint32_t sitehost_handler_abi_version(void) { \
     return SITEHOST_HANDLER_ABI_VERSION;                                \
   }
@@ -341,6 +353,12 @@ static inline int sitehost_response_write_sync(sitehost_request_t* req, const ch
  * still queued are sent; their callbacks still run. */
 static inline int sitehost_response_finish(sitehost_request_t* req) {
   return req->server->response_finish(req);
+}
+/* Ends the response abnormally, instead of sitehost_response_finish: a 500 page when nothing was
+ * sent yet, else the connection is cut so the client can tell the response is incomplete (the
+ * analogue of HttpContext.Abort()). Releases the request like finish. */
+static inline int sitehost_response_abort(sitehost_request_t* req) {
+  return req->server->response_abort(req);
 }
 /* Registers the abort callback (replacing any earlier one). When the request was already aborted
  * the callback runs soon on the loop thread. */

@@ -26,7 +26,9 @@
 
 namespace sitehost::handler {
 
-inline std::string_view view(sitehost_str_t s) { return {s.data, s.len}; }
+inline std::string_view view(sitehost_str_t s) {
+  return {s.data, s.len};
+}
 
 // A non-owning handle on one request; cheap to copy.
 class Request {
@@ -80,6 +82,7 @@ class Request {
     return req_->server->response_write_sync(req_, data.data(), data.size());
   }
   int finish() const { return req_->server->response_finish(req_); }
+  int abort() const { return req_->server->response_abort(req_); }
   int on_abort(sitehost_abort_cb cb) const { return req_->server->request_on_abort(req_, cb); }
   bool aborted() const { return req_->server->request_is_aborted(req_) != 0; }
 
@@ -149,13 +152,15 @@ void shutdown(void* app) {
 }  // namespace detail
 }  // namespace sitehost::handler
 
-#define SITEHOST_HANDLER_APP(App)                                                          \
-  SITEHOST_HANDLER_DEFINE_ABI_VERSION()                                                    \
-  int sitehost_handler_init(const sitehost_site_info_t* info, void** app, char* error,     \
-                            size_t error_size) {                                           \
-    return ::sitehost::handler::detail::init<App>(info, app, error, error_size);          \
-  }                                                                                        \
-  void sitehost_handler_request(void* app, sitehost_request_t* req) {                      \
-    ::sitehost::handler::detail::request<App>(app, req);                                   \
-  }                                                                                        \
-  void sitehost_handler_shutdown(void* app) { ::sitehost::handler::detail::shutdown<App>(app); }
+#define SITEHOST_HANDLER_APP(App)                                                      \
+  SITEHOST_HANDLER_DEFINE_ABI_VERSION()                                                \
+  int sitehost_handler_init(const sitehost_site_info_t* info, void** app, char* error, \
+                            size_t error_size) {                                       \
+    return ::sitehost::handler::detail::init<App>(info, app, error, error_size);       \
+  }                                                                                    \
+  void sitehost_handler_request(void* app, sitehost_request_t* req) {                  \
+    ::sitehost::handler::detail::request<App>(app, req);                               \
+  }                                                                                    \
+  void sitehost_handler_shutdown(void* app) {                                          \
+    ::sitehost::handler::detail::shutdown<App>(app);                                   \
+  }

@@ -1,0 +1,423 @@
+#include "proxy/child_slot.h"
+
+#include <signal.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "proxy/proxy_site.h"
+#include "shared/log/logger.h"
+
+namespace sitehost::proxy {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kFirstProbeMs = 5;
+constexpr uint64_t kMaxProbeMs = 250;
+
+std::string random_token() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+    else if (errno != EINTR) break;
+  }
+  std::string token;
+  token.reserve(32);
+  for (unsigned char b : bytes) fmt::format_to(std::back_inserter(token), "{:02x}", b);
+  return token;
+}
+
+bool is_executable_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+// process_path as configured: absolute, or relative to physical_path; a bare command name
+// ("python3", "dotnet") is looked up in PATH when the app folder has no such file.
+std::string resolve_program(const SiteConfig& config, std::string* error) {
+  const fs::path& configured = config.process_path;
+  if (configured.empty()) {
+    *error = "process_path is not set";
+    return {};
+  }
+  fs::path program = configured.is_relative() ? config.physical_path / configured : configured;
+  if (is_executable_file(program)) return program.string();
+  bool bare = configured.is_relative() ? !configured.has_parent_path()
+                                       : configured.parent_path() == config.physical_path;
+  if (bare) {
+    const char* path = std::getenv("PATH");
+    std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (!dirs.empty()) {
+      size_t colon = dirs.find(':');
+      std::string_view dir = dirs.substr(0, colon);
+      if (!dir.empty()) {
+        fs::path candidate = fs::path(dir) / configured.filename();
+        if (is_executable_file(candidate)) return candidate.string();
+      }
+      if (colon == std::string_view::npos) break;
+      dirs.remove_prefix(colon + 1);
+    }
+  }
+  std::error_code ec;
+  *error = fs::exists(program, ec) ? fmt::format("'{}' is not an executable file", program.string())
+                                   : fmt::format("'{}' does not exist", program.string());
+  return {};
+}
+
+const char* signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? abbrev : "?";
+}
+
+}  // namespace
+
+ChildSlot::ChildSlot(ProxySite& site, unsigned index)
+    : site_(site),
+      index_(index),
+      output_(site.log(), site.config().name),
+      pool_(site.loop(), site.buffers()) {
+  probe_timer_.init(site.loop(), [this] { probe(); });
+  startup_timer_.init(site.loop(), [this] { on_startup_timeout(); });
+  kill_timer_.init(site.loop(), [this] {
+    if (!child_) return;
+    site_.log()->warn("site '{}': process {} did not exit within shutdown_time_limit ({} ms): "
+                      "SIGKILL to its process group",
+                      site_.config().name, child_->pid(),
+                      site_.config().shutdown_time_limit.count());
+    child_->kill_group();
+  });
+  pool_.set_on_empty([this] { check_stopped(); });
+  auto fixed = site.config().environment.find("ASPNETCORE_PORT");
+  if (fixed != site.config().environment.end()) {
+    long port = std::strtol(fixed->second.c_str(), nullptr, 10);
+    if (port >= 1025 && port <= 48000 && site.config().processes <= 1) {
+      port_ = static_cast<uint16_t>(port);
+      fixed_port_ = true;
+    } else {
+      site.log()->warn("site '{}': environment ASPNETCORE_PORT={} ignored (must be 1025-48000, "
+                       "with processes = 1)",
+                       site.config().name, fixed->second);
+    }
+  }
+}
+
+ChildSlot::~ChildSlot() = default;  // a child still running is killed by ~ChildProcess
+
+void ChildSlot::submit(Forwarder& forwarder) {
+  switch (state_) {
+    case State::kReady:
+      forwarder.on_child_ready();
+      return;
+    case State::kStopping:
+    case State::kStopped:
+      forwarder.on_child_failed(HttpError{503, 0, "the site is stopping"});
+      return;
+    case State::kIdle: {
+      std::string detail;
+      if (site_.rapid_fail_blocked(&detail)) {
+        detail += output_excerpt();
+        forwarder.on_child_failed(HttpError{502, 5, detail});
+        return;
+      }
+      waiters_.push_back(&forwarder);
+      begin_start();
+      return;
+    }
+    case State::kStarting:
+    case State::kKilling:
+      if (waiters_.size() >= kMaxWaiters) {
+        forwarder.on_child_failed(
+            HttpError{503, 0, "too many requests are waiting for the application to start"});
+        return;
+      }
+      waiters_.push_back(&forwarder);
+      return;
+  }
+}
+
+void ChildSlot::requeue(Forwarder& forwarder) {
+  if (state_ == State::kReady) {
+    waiters_.push_back(&forwarder);  // on_child_exit restarts the child for it
+    return;
+  }
+  submit(forwarder);
+}
+
+void ChildSlot::withdraw(Forwarder& forwarder) { waiters_.remove(&forwarder); }
+
+void ChildSlot::start() {
+  if (state_ != State::kIdle) return;
+  std::string detail;
+  if (site_.rapid_fail_blocked(&detail)) return;
+  begin_start();
+}
+
+void ChildSlot::begin_start() {
+  attempt_ = 0;
+  output_.clear_tail();
+  start_time_ = site_.now();
+  state_ = State::kStarting;
+  startup_timer_.start(static_cast<uint64_t>(site_.config().startup_time_limit.count()));
+  spawn_attempt();
+}
+
+void ChildSlot::spawn_attempt() {
+  const SiteConfig& config = site_.config();
+  ++attempt_;
+  ++generation_;
+  std::string error;
+  program_ = resolve_program(config, &error);
+  if (program_.empty()) {
+    fail_start(fmt::format("cannot start the application: {}", error));
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_directory(config.physical_path, ec)) {
+    fail_start(fmt::format("cannot start the application: physical_path '{}' is not a folder",
+                           config.physical_path.string()));
+    return;
+  }
+  if (!fixed_port_) port_ = site_.ports().allocate();
+  if (port_ == 0) {
+    fail_start("cannot start the application: no free loopback port");
+    return;
+  }
+  token_ = random_token();
+
+  ChildSpec spec;
+  spec.program = program_;
+  spec.arguments = config.arguments;
+  spec.working_directory = config.physical_path.string();
+  spec.launcher = site_.launcher();
+  spec.environment = site_.base_environment();
+  spec.environment.push_back(fmt::format("ASPNETCORE_PORT={}", port_));
+  spec.environment.push_back("ASPNETCORE_TOKEN=" + token_);
+  spec.environment.push_back("ASPNETCORE_APPL_PATH=" + config.path);
+  spec.environment.push_back("ASPNETCORE_IIS_PHYSICAL_PATH=" + config.physical_path.string());
+
+  child_ = std::make_unique<ChildProcess>(site_.loop());
+  int r = child_->spawn(
+      spec, [this](std::string_view data) { output_.append(data); },
+      [this](int64_t exit_status, int term_signal) { on_child_exit(exit_status, term_signal); });
+  if (r != 0) {
+    child_.reset();
+    fail_start(fmt::format("cannot start '{}': {}", program_, uv_strerror(r)));
+    return;
+  }
+  fs::path prefix = config.stdout_log_file.empty() ? config.physical_path / "logs" / "stdout"
+                                                   : config.stdout_log_file;
+  std::string file_error =
+      output_.begin(child_->pid(), config.stdout_log_enabled ? &prefix : nullptr);
+  if (!file_error.empty()) site_.log()->error("site '{}': {}", config.name, file_error);
+  pool_.set_target(port_, generation_);
+  site_.log()->info("site '{}': started '{}' as pid {} on 127.0.0.1:{} (process {}, attempt {})",
+                    config.name, program_, child_->pid(), port_, index_ + 1, attempt_);
+  probe_delay_ = kFirstProbeMs;
+  schedule_probe();
+}
+
+void ChildSlot::schedule_probe() {
+  probe_timer_.start(probe_delay_);
+  probe_delay_ = std::min(probe_delay_ * 2, kMaxProbeMs);
+}
+
+void ChildSlot::probe() {
+  if (state_ != State::kStarting || !child_ || !child_->running() || probe_) return;
+  int error = 0;
+  probe_ = pool_.open(*this, &error);
+  if (!probe_) schedule_probe();
+}
+
+void ChildSlot::on_upstream_connect(UpstreamConnection& connection, int status) {
+  if (&connection != probe_) {
+    connection.close();
+    return;
+  }
+  probe_ = nullptr;
+  if (status == 0 && state_ == State::kStarting && connection.generation() == generation_) {
+    pool_.put_idle(&connection);  // the first pooled connection
+    on_ready();
+    return;
+  }
+  connection.close();
+  if (state_ == State::kStarting) schedule_probe();
+}
+
+void ChildSlot::on_upstream_data(UpstreamConnection& connection, Block* block, size_t) {
+  block->release();
+  connection.close();
+}
+
+void ChildSlot::on_upstream_end(UpstreamConnection& connection, int) { connection.close(); }
+
+void ChildSlot::on_ready() {
+  startup_timer_.stop();
+  probe_timer_.stop();
+  state_ = State::kReady;
+  site_.log()->info("site '{}': pid {} accepts connections on 127.0.0.1:{} after {} ms",
+                    site_.config().name, child_->pid(), port_, site_.now() - start_time_);
+  IntrusiveList<Forwarder, &Forwarder::queue_hook> ready;
+  while (Forwarder* f = waiters_.pop_front()) ready.push_back(f);
+  while (Forwarder* f = ready.pop_front()) f->on_child_ready();
+}
+
+std::string ChildSlot::exit_text(int64_t exit_status, int term_signal) const {
+  if (term_signal != 0)
+    return fmt::format("was killed by signal {} (SIG{})", term_signal, signal_name(term_signal));
+  return fmt::format("exited with code {}", exit_status);
+}
+
+std::string ChildSlot::output_excerpt() const {
+  std::string tail = output_.tail();
+  if (tail.empty()) return "\nThe process wrote nothing to stdout/stderr.";
+  return "\nLast output of the process:\n" + tail;
+}
+
+void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
+  std::unique_ptr<ChildProcess> dead = std::move(child_);
+  output_.end();
+  last_exit_ = exit_text(exit_status, term_signal);
+  pid_t pid = dead->pid();
+  probe_timer_.stop();
+  if (probe_) {
+    probe_->close();
+    probe_ = nullptr;
+  }
+  pool_.close_idle();
+  const SiteConfig& config = site_.config();
+  switch (state_) {
+    case State::kStarting: {
+      site_.record_failure();
+      std::string detail = fmt::format("the application process '{}' (pid {}) {} before it "
+                                       "accepted connections on 127.0.0.1:{} (attempt {} of {})",
+                                       program_, pid, last_exit_, port_, attempt_,
+                                       kStartAttempts);
+      site_.log()->error("site '{}': {}", config.name, detail);
+      std::string blocked;
+      if (attempt_ < kStartAttempts && !site_.stopping() && !site_.rapid_fail_blocked(&blocked)) {
+        spawn_attempt();  // a new port, in case that was the problem
+        return;
+      }
+      startup_timer_.stop();
+      state_ = State::kIdle;
+      fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+      return;
+    }
+    case State::kReady:
+      site_.record_failure();
+      site_.log()->error("site '{}': the application process (pid {}) {}; it is restarted by "
+                         "the next request.{}",
+                         config.name, pid, last_exit_, output_excerpt());
+      state_ = State::kIdle;
+      if (!waiters_.empty()) {  // requests that found it dead: restart now
+        std::string detail;
+        if (site_.rapid_fail_blocked(&detail)) fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+        else begin_start();
+      }
+      return;
+    case State::kKilling:
+      state_ = State::kIdle;
+      if (!waiters_.empty()) {
+        std::string detail;
+        if (site_.rapid_fail_blocked(&detail)) fail_waiters(HttpError{502, 5, detail});
+        else begin_start();
+      }
+      return;
+    case State::kStopping:
+      kill_timer_.stop();
+      site_.log()->info("site '{}': the application process (pid {}) {}", config.name, pid,
+                        last_exit_);
+      state_ = State::kStopped;
+      check_stopped();
+      return;
+    case State::kIdle:
+    case State::kStopped:
+      return;
+  }
+}
+
+void ChildSlot::on_startup_timeout() {
+  if (state_ != State::kStarting) return;
+  fail_start(fmt::format("the application process '{}' (pid {}) did not accept connections on "
+                         "127.0.0.1:{} within startup_time_limit ({} ms); it was killed",
+                         program_, pid(), port_, site_.config().startup_time_limit.count()));
+}
+
+void ChildSlot::fail_start(const std::string& detail) {
+  startup_timer_.stop();
+  probe_timer_.stop();
+  if (probe_) {
+    probe_->close();
+    probe_ = nullptr;
+  }
+  pool_.close_idle();
+  site_.record_failure();
+  site_.log()->error("site '{}': {}", site_.config().name, detail);
+  if (child_ && child_->running()) {
+    state_ = State::kKilling;  // requests arriving now wait for the exit, then a new start
+    child_->kill_group();
+  } else {
+    state_ = State::kIdle;
+  }
+  fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+}
+
+void ChildSlot::fail_waiters(const HttpError& error) {
+  // Moved aside first: failing one may bring a new request (pipelining) into waiters_.
+  IntrusiveList<Forwarder, &Forwarder::queue_hook> failing;
+  while (Forwarder* f = waiters_.pop_front()) failing.push_back(f);
+  while (Forwarder* f = failing.pop_front()) f->on_child_failed(error);
+}
+
+void ChildSlot::refuse_waiters(const HttpError& error) { fail_waiters(error); }
+
+bool ChildSlot::child_dead(uint32_t generation) const {
+  return generation != generation_ || !child_ || child_->dying();
+}
+
+void ChildSlot::describe_crash(std::string& out) const {
+  out += fmt::format("the application process {} while handling the request",
+                     child_ ? fmt::format("(pid {}) exited", child_->pid())
+                            : (last_exit_.empty() ? "exited" : last_exit_));
+  out += output_excerpt();
+}
+
+void ChildSlot::stop(std::function<void()> done) {
+  stop_done_ = std::move(done);
+  fail_waiters(HttpError{503, 0, "the site is stopping"});
+  probe_timer_.stop();
+  startup_timer_.stop();
+  if (probe_) {
+    probe_->close();
+    probe_ = nullptr;
+  }
+  pool_.close_idle();
+  if (child_ && child_->running()) {
+    state_ = State::kStopping;
+    site_.log()->info("site '{}': stopping the application process (pid {}): SIGTERM",
+                      site_.config().name, child_->pid());
+    child_->terminate();
+    kill_timer_.start(static_cast<uint64_t>(site_.config().shutdown_time_limit.count()));
+  } else {
+    state_ = State::kStopped;
+  }
+  check_stopped();
+}
+
+void ChildSlot::check_stopped() {
+  if (state_ != State::kStopped || pool_.live() != 0 || !stop_done_) return;
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  done();
+}
+
+}  // namespace sitehost::proxy

@@ -1,0 +1,125 @@
+// One proxied exchange: waits for its child, sends the re-serialized request head, streams the
+// request body to the child and the response back, with back-pressure both ways and bounded
+// buffers, then hands the connection back to the pool when the exchange ended cleanly.
+//
+// Errors: cannot reach the child / the child broke HTTP / request_timeout → 502.3 (or a cut
+// client connection once the response started); the child died → 502.5 when the response had
+// not started. A 101 to an Upgrade request turns the exchange into a Tunnel.
+//
+// Forwarders are pooled by the site and reused; one lives until its exchange ended, its
+// connection was released and every write it queued on the exchange completed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/buffer_pool.h"
+#include "proxy/intrusive_list.h"
+#include "proxy/tunnel.h"
+#include "proxy/upstream_pool.h"
+#include "proxy/upstream_response_parser.h"
+#include "shared/site/exchange.h"
+
+namespace sitehost::proxy {
+
+class ChildSlot;
+class ProxySite;
+
+class Forwarder final : public BodyReader,
+                        public UpstreamUser,
+                        public ResponseHandler,
+                        public TunnelOwner {
+ public:
+  explicit Forwarder(ProxySite& site);
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  void begin(Exchange& exchange, ChildSlot& slot);
+  // From the slot: the child accepts connections / could not be started.
+  void on_child_ready();
+  void on_child_failed(const HttpError& error);
+  // From the site's sweep: no byte from the child for request_timeout.
+  void on_timeout();
+  // From the site when stopping takes too long: ends the exchange now.
+  void cut(std::string_view why);
+
+  // Whether request_timeout currently applies, and since when the child was last heard from.
+  bool timed() const { return timed_hook.linked && !upstream_paused_; }
+  uint64_t last_activity() const { return last_activity_; }
+
+  ListHook<Forwarder> queue_hook;  // a slot's waiters
+  ListHook<Forwarder> timed_hook;  // the site's request_timeout sweep
+  ListHook<Forwarder> free_hook;   // the site's free list
+  static bool free_hook_linked(const Forwarder& f) { return f.free_hook.linked; }
+
+ private:
+  enum class Phase { kFree, kQueued, kConnecting, kForwarding, kTunnel, kEnding };
+
+  static constexpr size_t kMaxPinnedBlocks = 4;     // response blocks in flight to the client
+  static constexpr size_t kHighWater = 256 * 1024;  // request bytes queued to the child
+  static constexpr size_t kLowWater = 64 * 1024;
+
+  // BodyReader
+  void on_body_data(std::string_view chunk) override;
+  void on_body_end() override;
+  void on_body_error(int status) override;
+  // UpstreamUser
+  void on_upstream_connect(UpstreamConnection& connection, int status) override;
+  void on_upstream_data(UpstreamConnection& connection, Block* block, size_t len) override;
+  void on_upstream_end(UpstreamConnection& connection, int status) override;
+  void on_upstream_written(UpstreamConnection& connection, size_t bytes, int status) override;
+  // ResponseHandler
+  void on_response_head(const ResponseHead& head) override;
+  void on_response_body(std::string_view chunk) override;
+  // TunnelOwner
+  void on_tunnel_closed() override;
+
+  static void on_abort(void* ctx);
+  static void on_client_written(void* ctx, int status);
+
+  void connect();
+  bool requeue_if_child_died(uint32_t generation);
+  void send_head();
+  void append_upstream(std::string_view data);
+  void flush_upstream();
+  void complete_response(bool clean_end);
+  void release_upstream(bool reuse);
+  void start_tunnel(Block* block, size_t offset, size_t len);
+  void fail(int status, int substatus, std::string_view detail);
+  void finish_exchange();
+  void unpin(Block* block);
+  void touch();
+  void maybe_recycle();
+  bool request_sent() const;
+
+  ProxySite& site_;
+  Tunnel tunnel_;
+  UpstreamResponseParser parser_;
+  Exchange* exchange_ = nullptr;
+  ChildSlot* slot_ = nullptr;
+  UpstreamConnection* upstream_ = nullptr;
+  Block* out_block_ = nullptr;  // request bytes being gathered for the child
+  Block* in_block_ = nullptr;   // the upstream read being parsed
+  bool in_block_pinned_ = false;
+  std::string head_;            // serialized request head (capacity kept)
+  std::string detail_;          // error detail being reported (capacity kept)
+  Phase phase_ = Phase::kFree;
+  uint32_t generation_ = 0;
+  uint64_t last_activity_ = 0;
+  size_t client_writes_ = 0;
+  size_t pinned_blocks_ = 0;
+  bool tunnel_candidate_ = false;
+  bool body_started_ = false;
+  bool body_done_ = false;
+  bool body_paused_ = false;
+  bool upstream_paused_ = false;
+  bool reused_ = false;
+  bool retried_ = false;
+  bool requeued_ = false;
+  bool response_started_ = false;
+  bool protocol_error_ = false;
+  bool finish_pending_ = false;
+};
+
+}  // namespace sitehost::proxy
