@@ -2,6 +2,7 @@
 // methods) is in connection_exchange.cpp.
 #include "shared/frontend/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "shared/frontend/server.h"
@@ -29,6 +30,13 @@ bool Connection::accept(uv_stream_t* listener) {
     return false;
   }
   uv_tcp_nodelay(&tcp_, 1);
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    std::memcpy(&peer_, &addr, std::min(sizeof peer_, static_cast<size_t>(len)));
+  len = sizeof addr;
+  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    std::memcpy(&local_, &addr, std::min(sizeof local_, static_cast<size_t>(len)));
   arm_deadline(kHeaderDeadline);
   update_reading();
   return true;
@@ -182,10 +190,8 @@ void Connection::fill_request_info() {
   i.upgrade = h.upgrade;
   i.tls = false;
   if (!ctx_->addresses_known) {
-    int len = sizeof ctx_->remote;
-    uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ctx_->remote), &len);
-    len = sizeof ctx_->local;
-    uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ctx_->local), &len);
+    std::memcpy(&ctx_->remote, &peer_, sizeof peer_);
+    std::memcpy(&ctx_->local, &local_, sizeof local_);
     ctx_->addresses_known = true;
   }
   i.remote = &ctx_->remote;

@@ -102,7 +102,16 @@ class Connection final : public Exchange, private http::BodySink {
     Connection* owner = nullptr;
   };
 
+  // Both ends of the connection, read once at accept (not per request).
+  union Endpoint {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  };
+
   uv_tcp_t tcp_;
+  Endpoint peer_{};
+  Endpoint local_{};
   Server& server_;
   Deadline deadline_;
   std::unique_ptr<uv_shutdown_t> shutdown_req_;  // only while lingering

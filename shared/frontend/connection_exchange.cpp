@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "shared/errors/error_page.h"
+#include "shared/http/http_chars.h"
 #include "shared/frontend/connection.h"
 #include "shared/frontend/router.h"
 #include "shared/frontend/server.h"
@@ -15,14 +16,26 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool is_token_char(unsigned char c) {
-  return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
+using http::iequals;
 
 bool valid_field_value(std::string_view v) {
   for (unsigned char c : v)
     if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;
+}
+
+// "<hex size>\r\n" into `out` (at least 19 bytes); returns its length.
+unsigned format_chunk_header(size_t size, char* out) {
+  char digits[16];
+  unsigned n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size);
+  for (unsigned i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
 }
 
 uv_buf_t make_buf(std::string_view s) {
@@ -62,8 +75,8 @@ void Connection::set_status(int status, std::string_view reason) {
 bool Connection::add_header(std::string_view name, std::string_view value) {
   RequestContext& c = *ctx_;
   if (c.head_sent || name.empty() || !valid_field_value(value)) return false;
-  for (unsigned char ch : name)
-    if (!is_token_char(ch)) return false;
+  for (char ch : name)
+    if (!http::chars::is(ch, http::chars::kToken)) return false;
   // Framing and connection management belong to the front end.
   if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
       iequals(name, "Keep-Alive"))
@@ -130,10 +143,41 @@ std::string& Connection::serialize_head() {
 void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count) {
   size_t bytes = 0;
   for (unsigned i = 0; i < count; ++i) bytes += bufs[i].len;
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (pending_writes_ == 0 && tcp_.write_queue_size == 0) {
+    // Nothing queued: write now. A complete write skips libuv's write queue (and the epoll
+    // re-arm it costs); its completion still runs later, from the deferred pass.
+    int written = uv_try_write(stream, bufs, count);
+    if (written == static_cast<int>(bytes)) {
+      WriteDone done = req->done;
+      server_.return_write(std::move(req));
+      complete_later(done, 0);
+      if (ctx_->finished) server_.defer(this);
+      return;
+    }
+    if (written < 0 && written != UV_EAGAIN) {
+      WriteDone done = req->done;
+      server_.return_write(std::move(req));
+      complete_later(done, written);
+      on_peer_gone();
+      return;
+    }
+    for (size_t skip = written > 0 ? static_cast<size_t>(written) : 0; skip > 0;) {
+      size_t n = std::min<size_t>(skip, bufs->len);
+      bufs->base += n;
+      bufs->len -= static_cast<unsigned>(n);
+      skip -= n;
+      if (bufs->len == 0) {
+        ++bufs;
+        --count;
+      }
+    }
+    bytes -= written > 0 ? static_cast<size_t>(written) : 0;
+  }
   req->connection = this;
   req->bytes = bytes;
   req->req.data = req.get();
-  int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs, count, &Connection::on_write);
+  int r = uv_write(&req->req, stream, bufs, count, &Connection::on_write);
   if (r != 0) {
     WriteDone done = req->done;
     server_.return_write(std::move(req));
@@ -192,8 +236,7 @@ void Connection::write(std::string_view data, WriteDone done) {
   }
   c.body_sent += data.size();
   if (c.chunked && !data.empty()) {
-    int len = std::snprintf(req->chunk_header, sizeof req->chunk_header, "%zx\r\n", data.size());
-    bufs[n++] = uv_buf_init(req->chunk_header, static_cast<unsigned>(len));
+    bufs[n++] = uv_buf_init(req->chunk_header, format_chunk_header(data.size(), req->chunk_header));
     bufs[n++] = make_buf(data);
     bufs[n++] = make_buf("\r\n");
   } else if (!data.empty()) {
@@ -324,13 +367,10 @@ void Connection::log_access() {
   if (!server_.log().access_enabled()) return;
   const RequestContext& c = *ctx_;
   char peer[64] = "-";
-  if (c.addresses_known) {
-    const auto* sa = reinterpret_cast<const sockaddr*>(&c.remote);
-    if (sa->sa_family == AF_INET6)
-      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), peer, sizeof peer);
-    else
-      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), peer, sizeof peer);
-  }
+  if (peer_.sa.sa_family == AF_INET6)
+    uv_ip6_name(&peer_.v6, peer, sizeof peer);
+  else if (peer_.sa.sa_family == AF_INET)
+    uv_ip4_name(&peer_.v4, peer, sizeof peer);
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - c.started)
                     .count();

@@ -1,4 +1,5 @@
 // sitehost: the command line. Wires the hosting models into the server (the composition root).
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  // One descriptor per connection: allow as many as the hard limit does (max_connections is the
+  // configured bound).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   Logger log;

@@ -1,17 +1,8 @@
 #include "shared/frontend/router.h"
 
-#include <cctype>
-
 namespace sitehost {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
+using http::iequals;
 
 std::string_view host_without_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') {

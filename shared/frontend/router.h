@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shared/config/config.h"
+#include "shared/http/field_rules.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -43,6 +44,5 @@ class Router {
 
 // Host header without port and brackets ("[::1]:80" → "::1", "a.b:8080" → "a.b").
 std::string_view host_without_port(std::string_view host);
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace sitehost
