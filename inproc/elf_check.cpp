@@ -2,9 +2,12 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -194,6 +197,48 @@ std::optional<ElfProblem> check_elf(const std::filesystem::path& file) {
                                         file.string())};
   }
   return std::nullopt;
+}
+
+ElfCompleteness elf_completeness(const std::filesystem::path& file) {
+  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) return ElfCompleteness::kNotElf;
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size == 0) return ElfCompleteness::kIncomplete;
+  unsigned char ident[EI_NIDENT] = {};
+  const size_t have = std::min<uint64_t>(size, sizeof ident);
+  if (!read_at(fd.get(), ident, have, 0)) return ElfCompleteness::kNotElf;
+  if (have < SELFMAG)  // a prefix of the magic so far: more is on its way
+    return std::memcmp(ident, ELFMAG, have) == 0 ? ElfCompleteness::kIncomplete
+                                                   : ElfCompleteness::kNotElf;
+  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return ElfCompleteness::kNotElf;
+  if (have < EI_NIDENT || size < sizeof(Ehdr)) return ElfCompleteness::kIncomplete;
+  // Another class or byte order: the header layout differs; check_elf names the build.
+  if (ident[EI_CLASS] != kHostClass || ident[EI_DATA] != kHostData)
+    return ElfCompleteness::kComplete;
+  Ehdr eh{};
+  if (!read_at(fd.get(), &eh, sizeof eh, 0)) return ElfCompleteness::kIncomplete;
+
+  // Headers that make no sense are the loader's to report, not a reason to wait forever.
+  constexpr uint64_t kSane = uint64_t{1} << 40;
+  if (eh.e_phoff > kSane || eh.e_shoff > kSane || eh.e_phnum > kMaxProgramHeaders)
+    return ElfCompleteness::kComplete;
+  uint64_t needed = sizeof(Ehdr);
+  needed = std::max<uint64_t>(needed, eh.e_phoff + uint64_t{eh.e_phnum} * eh.e_phentsize);
+  if (eh.e_shoff != 0)
+    needed = std::max<uint64_t>(needed, eh.e_shoff + uint64_t{eh.e_shnum} * eh.e_shentsize);
+  if (size < needed) return ElfCompleteness::kIncomplete;
+  if (eh.e_phentsize == sizeof(Phdr) && eh.e_phnum > 0) {
+    std::vector<Phdr> phdrs(eh.e_phnum);
+    if (!read_at(fd.get(), phdrs.data(), phdrs.size() * sizeof(Phdr),
+                 static_cast<off_t>(eh.e_phoff)))
+      return ElfCompleteness::kIncomplete;
+    for (const auto& ph : phdrs) {
+      if (ph.p_offset > kSane || ph.p_filesz > kSane) return ElfCompleteness::kComplete;
+      needed = std::max<uint64_t>(needed, uint64_t{ph.p_offset} + ph.p_filesz);
+    }
+  }
+  return size < needed ? ElfCompleteness::kIncomplete : ElfCompleteness::kComplete;
 }
 
 }  // namespace sitehost::inproc

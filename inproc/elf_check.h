@@ -25,4 +25,13 @@ std::string elf_machine_name(unsigned machine);
 // the loop. nullopt = fine.
 std::optional<ElfProblem> check_elf(const std::filesystem::path& file);
 
+// Whether `file` holds every byte its ELF headers describe (the program and section header tables
+// and each segment's file contents). A deploy that is still being written (a truncated copy, or a
+// file cut to 0 bytes by an in-place `cp` before the new bytes arrive) reads as kIncomplete and
+// must not be loaded: dlopen would map pages past the end of the file. A file that is not ELF at
+// all (or whose headers make no sense) is kNotElf / kComplete: check_elf and the loader report it.
+// Blocking file I/O: call it off the loop.
+enum class ElfCompleteness { kComplete, kIncomplete, kNotElf };
+ElfCompleteness elf_completeness(const std::filesystem::path& file);
+
 }  // namespace sitehost::inproc

@@ -1,7 +1,11 @@
 #include "inproc/generation.h"
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
+#include "inproc/shadow_copy.h"
 #include "shared/log/logger.h"
 
 namespace sitehost::inproc {
@@ -9,19 +13,35 @@ namespace sitehost::inproc {
 namespace {
 constexpr size_t kStartupLogLimit = 16 * 1024;
 constexpr size_t kInitErrorSize = 4096;
+// A start that requests wait for re-checks an incomplete library this long before failing.
+constexpr auto kIncompleteWait = std::chrono::seconds(1);
+constexpr auto kIncompleteRecheck = std::chrono::milliseconds(100);
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+    text.replace(at, from.size(), to);
+  return text;
+}
+
 }  // namespace
 
 Generation::Generation(const SiteConfig& config, Logger& log, uint64_t number,
-                       const sitehost_server_t* server)
+                       const sitehost_server_t* server, std::filesystem::path shadow_file)
     : log_(log),
       number_(number),
       site_name_(config.name),
       handler_(config.handler),
+      planned_shadow_(std::move(shadow_file)),
       identity_(identify_file(config.handler)) {
   build_site_info(config, server);
 }
 
-Generation::~Generation() = default;  // library_ dlcloses if still loaded
+Generation::~Generation() {
+  // Normally shutdown() ran already; a site destroyed without stopping still cleans up.
+  library_.close();
+  remove_shadow_file(shadow_);
+}
 
 Generation* Generation::from(sitehost_site_t* site) {
   return reinterpret_cast<SiteHandle*>(site)->owner;
@@ -55,34 +75,102 @@ void Generation::build_site_info(const SiteConfig& config, const sitehost_server
   info_.max_request_body_size = config.max_request_body_size;
 }
 
-StartupResult Generation::start(const std::shared_ptr<StderrCapture::Session>& capture) {
+StartupResult Generation::start(const std::shared_ptr<StderrCapture::Session>& capture,
+                                const StartOptions& options) {
   StartupResult result;
-  StderrCapture::process().open(capture);
-  LoadError error;
-  if (!load_handler(handler_, result.library, result.entry, error)) {
-    StderrCapture::process().close(capture);
-    result.substatus = error.substatus;
-    result.message = std::move(error.message);
+  if (options.sweep_stale) remove_stale_shadow_files(planned_shadow_.parent_path());
+
+  // 1. The shadow copy, once the deployed file is complete.
+  const auto give_up = std::chrono::steady_clock::now() + kIncompleteWait;
+  ShadowCopy copy;
+  for (;;) {
+    copy = make_shadow_copy(handler_, planned_shadow_, options.trusted_root);
+    if (copy.outcome != ShadowCopy::Outcome::kIncomplete || options.replacement ||
+        std::chrono::steady_clock::now() >= give_up)
+      break;
+    std::this_thread::sleep_for(kIncompleteRecheck);
+  }
+  result.identity = copy.identity;
+  if (copy.outcome == ShadowCopy::Outcome::kFailed) {
+    result.substatus = copy.substatus;
+    result.message = std::move(copy.message);
     return result;
   }
+  if (copy.outcome == ShadowCopy::Outcome::kIncomplete) {
+    if (options.replacement) {
+      result.incomplete = true;
+      return result;
+    }
+    result.substatus = 33;
+    result.message = fmt::format(
+        "{} is incomplete: its ELF headers describe more bytes than the file holds, or it kept "
+        "changing while it was copied (is a deploy still writing it?)",
+        handler_.string());
+    return result;
+  }
+
+  // 2. Load the copy. Errors name the deployed file, which is what the user knows.
+  StderrCapture::process().open(capture);
+  std::filesystem::path file = planned_shadow_;
+  std::filesystem::path spare;  // a first copy kept while a second one is made (see below)
+  auto fail = [&](int substatus, std::string message) {
+    StderrCapture::process().close(capture);
+    result.library.close();
+    remove_shadow_file(file);
+    remove_shadow_file(spare);
+    result.substatus = substatus;
+    result.message = replace_all(std::move(message), file.string(), handler_.string());
+    return std::move(result);
+  };
+  for (int attempt = 0;; ++attempt) {
+    LoadError error;
+    if (!load_handler(file, result.library, result.entry, error))
+      return fail(error.substatus, std::move(error.message));
+    if (result.library.mapped_path() == file.string()) break;
+    // The linker handed back an object it already had: an older generation it could not unload
+    // (a NODELETE library) whose inode the copy happened to reuse. A second copy, made while the
+    // first still holds that inode, gets another one.
+    result.library.close();
+    if (attempt == 1)
+      return fail(33, fmt::format("{}: the dynamic linker returned an already loaded library "
+                                  "instead of the new copy",
+                                  file.string()));
+    spare = file;
+    file = planned_shadow_.string() + ".1";
+    ShadowCopy again = make_shadow_copy(handler_, file, options.trusted_root);
+    if (again.outcome != ShadowCopy::Outcome::kCopied)
+      return fail(again.substatus ? again.substatus : 33,
+                  again.message.empty() ? fmt::format("{} changed while it was being loaded",
+                                                      handler_.string())
+                                        : std::move(again.message));
+  }
+  remove_shadow_file(spare);
+  spare.clear();
+
+  // 3. init.
   char message[kInitErrorSize] = {};
   int rc = result.entry.init(&info_, &result.app, message, sizeof message);
-  StderrCapture::process().close(capture);
   if (rc != 0) {
     message[sizeof message - 1] = '\0';
-    result.substatus = 30;
-    result.message = fmt::format("{}: sitehost_handler_init failed (returned {}): {}",
-                                 handler_.string(), rc, message[0] ? message : "(no message)");
-    result.library.close();  // the app did not start: nothing to shut down
-    return result;
+    return fail(30, fmt::format("{}: sitehost_handler_init failed (returned {}): {}",
+                                handler_.string(), rc, message[0] ? message : "(no message)"));
   }
+  StderrCapture::process().close(capture);
+  result.shadow = file;
   result.ok = true;
   return result;
+}
+
+void Generation::remove_planned_shadow_files() const {
+  remove_shadow_file(planned_shadow_);
+  remove_shadow_file(planned_shadow_.string() + ".1");
 }
 
 void Generation::discard(StartupResult& result) {
   if (result.ok && result.entry.shutdown) result.entry.shutdown(result.app);
   result.library.close();
+  remove_shadow_file(result.shadow);
+  result.shadow.clear();
 }
 
 void Generation::adopt(StartupResult result, const std::string& captured_stderr) {
@@ -90,7 +178,9 @@ void Generation::adopt(StartupResult result, const std::string& captured_stderr)
     std::lock_guard lock(log_mutex_);
     starting_ = false;
   }
+  identity_ = result.identity;
   if (result.ok) {
+    shadow_ = std::move(result.shadow);
     library_ = std::move(result.library);
     entry_ = result.entry;
     app_ = result.app;
@@ -116,6 +206,8 @@ void Generation::shutdown() {
   if (state_ == State::kReady && entry_.shutdown) entry_.shutdown(app_);
   app_ = nullptr;
   library_.close();
+  remove_shadow_file(shadow_);
+  shadow_.clear();
 }
 
 void Generation::log_from_app(int level, std::string_view message) {

@@ -29,28 +29,47 @@ namespace sitehost::inproc {
 // What a startup thread produced: a loaded, initialised app, or why not.
 struct StartupResult {
   bool ok = false;
+  // A replacement found the deployed file still being written: nothing was loaded, and this is
+  // not an error (the site waits for the file to change again).
+  bool incomplete = false;
   int substatus = 0;  // 500.xx on failure
   std::string message;
+  FileIdentity identity;         // the deployed file's, as copied
+  std::filesystem::path shadow;  // the copy that is loaded (empty on failure: already removed)
   Library library;
   EntryPoints entry;
   void* app = nullptr;
+};
+
+struct StartOptions {
+  // A hot swap (an older generation keeps serving): an incomplete deployed file is reported as
+  // `incomplete` at once. Otherwise (requests wait for this start) it is re-checked for up to a
+  // second, then reported as 500.33.
+  bool replacement = false;
+  // Passed to make_shadow_copy (the default run directory must be this user's alone).
+  std::filesystem::path trusted_root;
+  // Remove shadow files of dead processes from the shadow directory first.
+  bool sweep_stale = false;
 };
 
 class Generation {
  public:
   enum class State { kStarting, kReady, kFailed, kRetired };
 
+  // `shadow_file`: where start() copies the library before loading it (see shadow_copy.h).
   Generation(const SiteConfig& config, Logger& log, uint64_t number,
-             const sitehost_server_t* server);
+             const sitehost_server_t* server, std::filesystem::path shadow_file);
   ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
 
   // --- startup thread -----------------------------------------------------------------------
-  // Loads the library and runs init, teeing stderr into `capture`. Blocking.
-  StartupResult start(const std::shared_ptr<StderrCapture::Session>& capture);
-  // For a start the loop gave up on (abandoned) that returned after all: shut the app down and
-  // unload, on the thread that ran it.
+  // Copies the library to the shadow file, loads the copy and runs init, teeing stderr into
+  // `capture`. Blocking. Messages name the deployed file, not the copy.
+  StartupResult start(const std::shared_ptr<StderrCapture::Session>& capture,
+                      const StartOptions& options);
+  // For a start the loop gave up on (abandoned) that returned after all: shut the app down,
+  // unload and remove the shadow copy, on the thread that ran it.
   static void discard(StartupResult& result);
 
   // --- loop thread --------------------------------------------------------------------------
@@ -63,7 +82,13 @@ class Generation {
   uint64_t number() const { return number_; }
   int substatus() const { return substatus_; }
   const std::string& detail() const { return detail_; }
+  // The deployed file this generation loaded (or failed to load).
   const FileIdentity& identity() const { return identity_; }
+  // The copy it runs from (empty unless loaded).
+  const std::filesystem::path& shadow_file() const { return shadow_; }
+  // For a start the loop gave up on: removes the copies start() makes (the library stays
+  // mapped; if init returns, discard() finds them gone).
+  void remove_planned_shadow_files() const;
 
   // The app's entry point for one request (any thread, once kReady).
   void call_request(sitehost_request_t* req) const { entry_.request(app_, req); }
@@ -73,6 +98,7 @@ class Generation {
   void release() { --in_flight_; }
 
   // --- shutdown thread (in_flight 0, no handler call running) -------------------------------
+  // Calls the app's shutdown, dlcloses the library and removes the shadow copy.
   void shutdown();
   void mark_retired() { state_ = State::kRetired; }
 
@@ -97,7 +123,9 @@ class Generation {
   const uint64_t number_;
   const std::string site_name_;
   const std::filesystem::path handler_;
-  FileIdentity identity_;  // of the library file when this generation was created
+  const std::filesystem::path planned_shadow_;  // where start() copies to
+  FileIdentity identity_;         // of the library file (as created, then as loaded)
+  std::filesystem::path shadow_;  // the loaded copy, removed at shutdown
   State state_ = State::kStarting;
   int substatus_ = 0;
   std::string detail_;

@@ -1,7 +1,11 @@
 #include "inproc/inproc_site.h"
 
+#include <random>
+
 #include <fmt/format.h>
 
+#include "inproc/shadow_copy.h"
+#include "shared/frontend/metrics.h"
 #include "shared/log/logger.h"
 
 namespace sitehost {
@@ -19,14 +23,58 @@ namespace {
 constexpr size_t kMaxWorkers = 64;             // allow_synchronous_io threads per site
 constexpr size_t kCaptureLimit = 32 * 1024;    // stderr kept from a start
 constexpr size_t kKeepCopyCapacity = 1 << 20;  // larger write copies are freed, not pooled
-constexpr uint64_t kFailedCheckIntervalMs = 1000;
 
 // First line of a message, for one-line log entries.
 std::string_view first_line(std::string_view s) {
   return s.substr(0, s.find('\n'));
 }
 
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+const char* to_string(SiteStatus::State state) {
+  switch (state) {
+    case SiteStatus::State::kNotStarted:
+      return "not started";
+    case SiteStatus::State::kStarting:
+      return "starting";
+    case SiteStatus::State::kRunning:
+      return "running";
+    case SiteStatus::State::kFailed:
+      return "failed";
+    case SiteStatus::State::kStopping:
+      return "stopping";
+  }
+  return "unknown";
+}
 
 InprocSite::InprocSite(const SiteConfig& config, const SiteContext& context)
     : config_(config),
@@ -35,14 +83,22 @@ InprocSite::InprocSite(const SiteConfig& config, const SiteContext& context)
       loop_thread_(pthread_self()),
       mailbox_(std::make_shared<Mailbox>(context.loop, &InprocSite::consume, this)) {
   startup_timer_.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
-  stop_timer_.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
+  tick_timer_.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
+  if (config_.shadow_copy_directory.empty()) {
+    shadow_dir_ = default_shadow_directory(config_.name);
+    trusted_root_ = run_directory();
+  } else {
+    shadow_dir_ = config_.shadow_copy_directory;
+  }
+  shadow_token_ = fmt::format("{:08x}", std::random_device()());
+  if (context.metrics) metrics_ = &context.metrics->site(config_);
 }
 
 InprocSite::~InprocSite() {
   // Normally stop() ran to completion first. If not, nothing may call back into *this.
-  if (startup_job_ && !startup_job_->abandon()) startup_job_.reset();
+  if (startup_ && startup_->job && !startup_->job->abandon()) startup_->job.reset();
   mailbox_->close();
-  if (startup_capture_) StderrCapture::process().close(startup_capture_);
+  if (startup_ && startup_->capture) StderrCapture::process().close(startup_->capture);
 }
 
 void InprocSite::consume(void*, LoopOp& op) {
@@ -50,7 +106,7 @@ void InprocSite::consume(void*, LoopOp& op) {
 }
 
 void InprocSite::start() {
-  if (config_.preload && !current_ && !stopping_) start_generation();
+  if (config_.preload && !current_ && !stopping_) start_generation(false);
 }
 
 // --- requests -----------------------------------------------------------------------------------
@@ -60,16 +116,13 @@ void InprocSite::handle(Exchange& exchange) {
     exchange.respond_error({503, 0, "the site is stopping"});
     return;
   }
+  if (watch_) watch_->poll();  // the safety net for a missed file event
   if (current_ && current_->state() == Generation::State::kFailed) {
-    if (!library_changed()) {
-      exchange.respond_error(failure_of(*current_));
-      return;
-    }
-    log_.info("site {}: {} changed since the failed start; starting again", config_.name,
-              config_.handler.string());
-    current_.reset();
+    // Cheap until the library changes (the watch restarts it once the new file has settled).
+    exchange.respond_error(failure_of(*current_));
+    return;
   }
-  if (!current_) start_generation();
+  if (!current_) start_generation(false);
   RequestAdapter& adapter = acquire(exchange);
   if (current_->state() == Generation::State::kStarting) {
     adapter.waiting = true;
@@ -123,12 +176,14 @@ void InprocSite::run_on_worker(void* adapter) {
 }
 
 void InprocSite::adapter_done(RequestAdapter& adapter) {
-  if (Generation* generation = adapter.generation()) generation->release();
+  Generation* generation = adapter.generation();
+  if (generation) generation->release();
   adapter.waiting = false;
   adapter.prev = nullptr;
   adapter.next = free_adapters_;
   free_adapters_ = &adapter;
-  if (stopping_) maybe_finish_stop();
+  // A replaced generation may now be free to go.
+  if (stopping_ || (generation && generation != current_.get())) poke();
 }
 
 void InprocSite::cancel_waiting(RequestAdapter& adapter) {
@@ -168,18 +223,40 @@ void InprocSite::recycle_write_record(WriteRecord* record) {
 
 // --- starting the app -------------------------------------------------------------------------
 
-void InprocSite::start_generation() {
-  auto generation =
-      std::make_shared<Generation>(config_, log_, ++generations_started_, server_table());
-  current_ = generation;
-  startup_began_ms_ = uv_now(loop_);
+void InprocSite::start_generation(bool replacement) {
+  const uint64_t number = ++generations_started_;
+  auto generation = std::make_shared<Generation>(
+      config_, log_, number, server_table(),
+      shadow_dir_ / shadow_file_name(shadow_token_, number, config_.handler));
+  if (!replacement) current_ = generation;
+  if (!watch_) {
+    watch_ = std::make_unique<HandlerWatch>(
+        loop_, config_.handler, [this](const FileIdentity& identity) { on_file_settled(identity); });
+    if (int rc = watch_->start(); rc != 0)
+      log_.warn("site {}: cannot watch the folder of {} for changes ({}); changes are noticed on "
+                "requests only",
+                config_.name, config_.handler.string(), uv_strerror(rc));
+  }
+  startup_ = std::make_unique<Startup>();
+  startup_->generation = generation;
+  startup_->replacement = replacement;
+  startup_->began_ms = uv_now(loop_);
   auto capture = std::make_shared<StderrCapture::Session>(kCaptureLimit);
+  startup_->capture = capture;
   auto result = std::make_shared<StartupResult>();
-  startup_capture_ = capture;
-  log_.info("site {}: starting {} (generation {})", config_.name, config_.handler.string(),
-            generation->number());
-  startup_job_ = std::make_unique<BackgroundJob>(
-      mailbox_, [generation, capture, result] { *result = generation->start(capture); },
+  StartOptions options;
+  options.replacement = replacement;
+  options.trusted_root = trusted_root_;
+  options.sweep_stale = number == 1;
+  if (replacement)
+    log_.info("site {}: loading {} as generation {} (generation {} keeps serving meanwhile)",
+              config_.name, config_.handler.string(), number, current_->number());
+  else
+    log_.info("site {}: starting {} (generation {})", config_.name, config_.handler.string(),
+              number);
+  startup_->job = std::make_unique<BackgroundJob>(
+      mailbox_,
+      [generation, capture, result, options] { *result = generation->start(capture, options); },
       [this, generation, capture, result] {
         on_started(generation, std::move(*result), capture->text());
       },
@@ -191,44 +268,108 @@ void InprocSite::start_generation() {
 void InprocSite::on_started(const std::shared_ptr<Generation>& generation, StartupResult result,
                             const std::string& captured) {
   uv_timer_stop(startup_timer_.get());
-  startup_job_.reset();  // joins a thread that is done
-  startup_capture_.reset();
+  const bool replacement = startup_->replacement;
+  const uint64_t began_ms = startup_->began_ms;
+  startup_.reset();  // joins a thread that is done
+  if (replacement) {
+    finish_replacement(generation, std::move(result), captured, began_ms);
+  } else {
+    const bool ok = result.ok;
+    const uint32_t abi = result.entry.library_abi;
+    generation->adopt(std::move(result), captured);
+    if (ok) {
+      log_.info("site {}: app started in {} ms (generation {}, handler ABI {}.{})", config_.name,
+                uv_now(loop_) - began_ms, generation->number(),
+                SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
+      serve_waiting();
+    } else {
+      log_.error("site {}: app failed to start (500.{}): {}", config_.name,
+                 generation->substatus(), first_line(generation->detail()));
+      record_error(*generation);
+      reject_waiting();
+    }
+  }
+  after_start();
+  poke();
+}
+
+void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generation,
+                                    StartupResult result, const std::string& captured,
+                                    uint64_t began_ms) {
+  if (result.incomplete) {
+    // Not an error: the deploy is still writing. The next change is looked at again.
+    rejected_ = result.identity;
+    log_.info("site {}: {} is incomplete (still being written?); generation {} keeps serving "
+              "until it changes",
+              config_.name, config_.handler.string(), current_ ? current_->number() : 0);
+    return;
+  }
   const bool ok = result.ok;
   const uint32_t abi = result.entry.library_abi;
   generation->adopt(std::move(result), captured);
-  if (ok) {
-    log_.info("site {}: app started in {} ms (generation {}, handler ABI {}.{})", config_.name,
-              uv_now(loop_) - startup_began_ms_, generation->number(),
-              SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
-    serve_waiting();
-  } else {
-    log_.error("site {}: app failed to start (500.{}): {}", config_.name, generation->substatus(),
-               first_line(generation->detail()));
-    failed_check_ms_ = uv_now(loop_);
-    reject_waiting();
+  if (!ok) {
+    ++swap_failures_;
+    if (metrics_) metrics_->hot_swaps_failed.fetch_add(1, std::memory_order_relaxed);
+    rejected_ = generation->identity();
+    record_error(*generation);
+    log_.error("site {}: hot swap failed (500.{}): {}; generation {} keeps serving", config_.name,
+               generation->substatus(), first_line(generation->detail()),
+               current_ ? current_->number() : 0);
+    return;
   }
-  maybe_finish_stop();
+  log_.info("site {}: generation {} started in {} ms (handler ABI {}.{})", config_.name,
+            generation->number(), uv_now(loop_) - began_ms,
+            SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
+  swap_to(generation);
 }
 
 void InprocSite::on_startup_timeout(uv_timer_t* timer) {
   auto* self = static_cast<InprocSite*>(timer->data);
-  if (!self || !self->startup_job_ || !self->startup_job_->abandon()) return;  // result on its way
-  self->startup_job_.reset();  // detached: it cleans up after itself if init ever returns
-  StderrCapture::process().close(self->startup_capture_);
-  std::string captured = self->startup_capture_->text();
-  self->startup_capture_.reset();
-  Generation& generation = *self->current_;
+  if (!self || !self->startup_ || !self->startup_->job->abandon()) return;  // result on its way
+  // Detached: the job cleans up after itself (shutdown, dlclose, shadow copy) if init returns.
+  std::unique_ptr<Startup> startup = std::move(self->startup_);
+  StderrCapture::process().close(startup->capture);
+  std::string captured = startup->capture->text();
+  Generation& generation = *startup->generation;
+  generation.remove_planned_shadow_files();  // nothing is left behind if init never returns
+  const SiteConfig& config = self->config_;
   std::string detail = generation.describe_failure(
       fmt::format("{}: the application did not start within startup_time_limit ({} ms): "
                   "sitehost_handler_init (or the library's constructors) did not return",
-                  self->config_.handler.string(), self->config_.startup_time_limit.count()),
+                  config.handler.string(), config.startup_time_limit.count()),
       captured);
   generation.fail(37, std::move(detail));
-  self->log_.error("site {}: app did not start within startup_time_limit ({} ms) (500.37)",
-                   self->config_.name, self->config_.startup_time_limit.count());
-  self->failed_check_ms_ = uv_now(self->loop_);
-  self->reject_waiting();
-  self->maybe_finish_stop();
+  self->record_error(generation);
+  if (startup->replacement) {
+    ++self->swap_failures_;
+    if (self->metrics_) self->metrics_->hot_swaps_failed.fetch_add(1, std::memory_order_relaxed);
+    self->rejected_ = generation.identity();
+    self->log_.error(
+        "site {}: hot swap failed (500.37): generation {} did not start within "
+        "startup_time_limit ({} ms); generation {} keeps serving",
+        config.name, generation.number(), config.startup_time_limit.count(),
+        self->current_ ? self->current_->number() : 0);
+  } else {
+    self->log_.error("site {}: app did not start within startup_time_limit ({} ms) (500.37)",
+                     config.name, config.startup_time_limit.count());
+    self->reject_waiting();
+  }
+  self->after_start();
+  self->poke();
+}
+
+// A change or a reload that arrived while a start ran is dealt with once it is over.
+void InprocSite::after_start() {
+  if (stopping_ || startup_) return;
+  if (reload_pending_) {
+    reload_pending_ = recheck_ = false;
+    if (current_) replace();
+    return;
+  }
+  if (recheck_) {
+    recheck_ = false;
+    if (watch_) watch_->changed();  // reported again once settled
+  }
 }
 
 void InprocSite::serve_waiting() {
@@ -257,84 +398,118 @@ void InprocSite::reject_waiting() {
   }
 }
 
-bool InprocSite::library_changed() {
-  uint64_t now = uv_now(loop_);
-  if (now - failed_check_ms_ < kFailedCheckIntervalMs) return false;
-  failed_check_ms_ = now;
-  return identify_file(config_.handler) != current_->identity();
-}
-
 HttpError InprocSite::failure_of(const Generation& generation) const {
   return HttpError{500, generation.substatus(), generation.detail()};
 }
 
-// --- stopping -----------------------------------------------------------------------------------
-
-void InprocSite::stop(std::function<void()> done) {
-  stopping_ = true;
-  stop_done_ = std::move(done);
-  maybe_finish_stop();
+void InprocSite::record_error(const Generation& generation) {
+  last_error_ = fmt::format("500.{}: {}", generation.substatus(), first_line(generation.detail()));
+  last_error_time_ = std::chrono::system_clock::now();
 }
 
-void InprocSite::maybe_finish_stop() {
-  // Never inside the caller's stack (an adapter or a job may be mid-call): from a timer.
-  if (!stopping_ || stop_scheduled_ || !stop_timer_) return;
-  stop_scheduled_ = true;
-  uv_timer_start(stop_timer_.get(), &InprocSite::on_stop_tick, 0, 0);
-}
+// --- hot swap -----------------------------------------------------------------------------------
 
-void InprocSite::on_stop_tick(uv_timer_t* timer) {
-  auto* self = static_cast<InprocSite*>(timer->data);
-  if (!self) return;
-  self->stop_scheduled_ = false;
-  self->advance_stop();
-}
-
-void InprocSite::advance_stop() {
-  if (startup_job_) {
-    // Requests waiting for the start are in flight: let it end (bounded by startup_time_limit).
-    // With none, nothing needs the app: give up on the start; its thread shuts the app down
-    // itself if init ever returns.
-    if (waiting_head_ || !startup_job_->abandon()) return;
-    startup_job_.reset();
-    uv_timer_stop(startup_timer_.get());
-    StderrCapture::process().close(startup_capture_);
-    startup_capture_.reset();
-    log_.info("site {}: stopped while the app was starting; it is shut down if its init returns",
-              config_.name);
-    current_.reset();
-  }
-  if (waiting_head_) return;
-  if (current_) {
-    if (current_->ready()) {
-      if (current_->in_flight() > 0) return;  // adapter_done brings us back
-      retire(std::move(current_));
-    }
-    current_.reset();  // failed: nothing loaded here (an abandoned start owns its own copy)
-  }
-  if (!retiring_.empty()) return;  // on_retired brings us back
-  if (pool_) {
-    if (!pool_stop_job_) {
-      WorkerPool* pool = pool_.get();
-      pool_stop_job_ = std::make_unique<BackgroundJob>(
-          mailbox_, [pool] { pool->stop(); },
-          [this] {
-            pool_stop_job_.reset();
-            pool_.reset();
-            maybe_finish_stop();
-          });
-    }
+void InprocSite::reload() {
+  if (stopping_) return;
+  if (!current_) {
+    log_.info("site {}: reload: the app has not started; the next request starts {}",
+              config_.name, config_.handler.string());
     return;
   }
-  // Everything is down: close our handles (their memory goes in their close callbacks) and
-  // report. `done` may destroy *this: nothing after it.
-  log_.info("site {}: stopped", config_.name);
-  mailbox_->close();
-  startup_timer_.close();
-  stop_timer_.close();
-  auto done = std::move(stop_done_);
-  stop_done_ = nullptr;
-  if (done) done();
+  log_.info("site {}: reload requested", config_.name);
+  if (startup_) {
+    reload_pending_ = true;
+    return;
+  }
+  replace();
+}
+
+void InprocSite::on_file_settled(const FileIdentity& identity) {
+  if (stopping_ || !current_) return;  // before the first start the next request loads the file
+  if (startup_) {
+    recheck_ = true;
+    return;
+  }
+  const bool failed = current_->state() == Generation::State::kFailed;
+  if (!identity.exists) {
+    if (!failed && !missing_logged_)
+      log_.warn("site {}: {} is gone; generation {} keeps serving", config_.name,
+                config_.handler.string(), current_->number());
+    missing_logged_ = true;
+    return;
+  }
+  missing_logged_ = false;
+  if (identity == current_->identity() || identity == rejected_) return;
+  if (failed)
+    log_.info("site {}: {} changed since the failed start; starting again", config_.name,
+              config_.handler.string());
+  else
+    log_.info("site {}: {} changed; loading the new version", config_.name,
+              config_.handler.string());
+  replace();
+}
+
+void InprocSite::replace() {
+  if (current_->state() == Generation::State::kFailed) {
+    // Nothing serves: start afresh, requests wait for it as for the first start.
+    current_.reset();
+    start_generation(false);
+    return;
+  }
+  start_generation(true);
+}
+
+void InprocSite::swap_to(const std::shared_ptr<Generation>& generation) {
+  std::shared_ptr<Generation> old = std::exchange(current_, generation);
+  ++swaps_;
+  if (metrics_) metrics_->hot_swaps_ok.fetch_add(1, std::memory_order_relaxed);
+  rejected_ = {};
+  if (!old) return;  // (stopped meanwhile: the stop retires the new one)
+  log_.info("site {}: hot swap: generation {} serves new requests; generation {} finishes its {} "
+            "request(s) in flight",
+            config_.name, generation->number(), old->number(), old->in_flight());
+  drain(std::move(old));
+}
+
+// --- replaced generations -------------------------------------------------------------------------
+
+void InprocSite::drain(std::shared_ptr<Generation> generation) {
+  if (!generation->ready()) return;  // failed: nothing was loaded
+  auto draining = std::make_unique<Draining>();
+  draining->site = this;
+  draining->generation = std::move(generation);
+  draining->timer.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, draining.get());
+  if (draining->timer)
+    uv_timer_start(draining->timer.get(), &InprocSite::on_drain_timeout,
+                   static_cast<uint64_t>(config_.shutdown_time_limit.count()), 0);
+  draining_.push_back(std::move(draining));
+  poke();  // retired at once when nothing runs on it
+}
+
+void InprocSite::on_drain_timeout(uv_timer_t* timer) {
+  auto* draining = static_cast<Draining*>(timer->data);
+  if (draining) draining->site->abort_requests_on(*draining);
+}
+
+void InprocSite::abort_requests_on(Draining& draining) {
+  const Generation* generation = draining.generation.get();
+  std::vector<RequestAdapter*> running;
+  for (const auto& adapter : adapters_)
+    if (adapter->serving(generation)) running.push_back(adapter.get());
+  if (running.empty()) return;
+  const auto limit = config_.shutdown_time_limit.count();
+  log_.warn("site {}: {} request(s) still running on generation {} after shutdown_time_limit "
+            "({} ms): aborting them before it is unloaded",
+            config_.name, running.size(), generation->number(), limit);
+  aborted_requests_ += running.size();
+  std::string detail = fmt::format(
+      "the request was still running {} ms (shutdown_time_limit) after a new version of the "
+      "application replaced the one serving it",
+      limit);
+  // The generation stays loaded until the app has finished each of them (its abort callback
+  // usually does); adapter_done brings us back.
+  for (RequestAdapter* adapter : running) adapter->force_abort(HttpError{503, 0, detail});
+  poke();
 }
 
 void InprocSite::retire(std::shared_ptr<Generation> generation) {
@@ -355,7 +530,150 @@ void InprocSite::on_retired(Generation* generation) {
     retiring_.erase(it);
     break;
   }
-  maybe_finish_stop();
+  poke();
+}
+
+// --- housekeeping and stopping ------------------------------------------------------------------
+
+void InprocSite::poke() {
+  if (tick_scheduled_ || !tick_timer_) return;
+  tick_scheduled_ = true;
+  uv_timer_start(tick_timer_.get(), &InprocSite::on_tick, 0, 0);
+}
+
+void InprocSite::on_tick(uv_timer_t* timer) {
+  auto* self = static_cast<InprocSite*>(timer->data);
+  if (!self) return;
+  self->tick_scheduled_ = false;
+  for (auto it = self->draining_.begin(); it != self->draining_.end();) {
+    if ((*it)->generation->in_flight() == 0) {
+      self->retire(std::move((*it)->generation));
+      it = self->draining_.erase(it);  // closes its timer
+    } else {
+      ++it;
+    }
+  }
+  if (self->stopping_) self->advance_stop();  // may destroy *self: nothing after it
+}
+
+void InprocSite::stop(std::function<void()> done) {
+  stopping_ = true;
+  stop_done_ = std::move(done);
+  poke();
+}
+
+void InprocSite::advance_stop() {
+  if (startup_) {
+    // Requests waiting for the start are in flight: let it end (bounded by startup_time_limit).
+    // With none (always so for a replacement), nothing needs the app: give up on the start; its
+    // thread shuts the app down itself if init ever returns.
+    if ((!startup_->replacement && waiting_head_) || !startup_->job->abandon()) return;
+    std::unique_ptr<Startup> startup = std::move(startup_);
+    uv_timer_stop(startup_timer_.get());
+    StderrCapture::process().close(startup->capture);
+    startup->generation->remove_planned_shadow_files();
+    if (startup->replacement) {
+      log_.info("site {}: stopped while generation {} was loading; it is shut down if its init "
+                "returns",
+                config_.name, startup->generation->number());
+    } else {
+      log_.info("site {}: stopped while the app was starting; it is shut down if its init returns",
+                config_.name);
+      current_.reset();
+    }
+  }
+  if (waiting_head_) return;
+  if (current_) {
+    if (current_->ready()) {
+      if (current_->in_flight() > 0) return;  // adapter_done brings us back
+      retire(std::move(current_));
+    }
+    current_.reset();  // failed: nothing loaded here (an abandoned start owns its own copy)
+  }
+  // Replaced generations finish (or are aborted after shutdown_time_limit); on_tick retires them.
+  if (!draining_.empty() || !retiring_.empty()) return;
+  if (pool_) {
+    if (!pool_stop_job_) {
+      WorkerPool* pool = pool_.get();
+      pool_stop_job_ = std::make_unique<BackgroundJob>(
+          mailbox_, [pool] { pool->stop(); },
+          [this] {
+            pool_stop_job_.reset();
+            pool_.reset();
+            poke();
+          });
+    }
+    return;
+  }
+  // Everything is down: close our handles (their memory goes in their close callbacks) and
+  // report. `done` may destroy *this: nothing after it.
+  log_.info("site {}: stopped", config_.name);
+  watch_.reset();
+  mailbox_->close();
+  startup_timer_.close();
+  tick_timer_.close();
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  if (done) done();
+}
+
+// --- status ---------------------------------------------------------------------------------------
+
+SiteStatus InprocSite::status() const {
+  SiteStatus s;
+  if (stopping_) {
+    s.state = SiteStatus::State::kStopping;
+  } else if (!current_) {
+    s.state = SiteStatus::State::kNotStarted;
+  } else {
+    switch (current_->state()) {
+      case Generation::State::kStarting:
+        s.state = SiteStatus::State::kStarting;
+        break;
+      case Generation::State::kReady:
+        s.state = SiteStatus::State::kRunning;
+        break;
+      case Generation::State::kFailed:
+        s.state = SiteStatus::State::kFailed;
+        break;
+      case Generation::State::kRetired:
+        s.state = SiteStatus::State::kStopping;
+        break;
+    }
+  }
+  if (current_) {
+    s.generation = current_->number();
+    s.in_flight = current_->in_flight();
+  }
+  for (const RequestAdapter* a = waiting_head_; a; a = a->next) ++s.waiting;
+  if (startup_ && startup_->replacement) s.swapping_to = startup_->generation->number();
+  s.old_generations = draining_.size() + retiring_.size();
+  for (const auto& d : draining_) s.old_in_flight += d->generation->in_flight();
+  s.swaps = swaps_;
+  s.swap_failures = swap_failures_;
+  s.aborted_requests = aborted_requests_;
+  s.last_error = last_error_;
+  s.last_error_time = last_error_time_;
+  return s;
+}
+
+std::string InprocSite::status_json() const {
+  SiteStatus s = status();
+  std::string out = fmt::format(
+      "{{\"state\":{},\"generation\":{},\"in_flight\":{},\"waiting\":{},"
+      "\"swapping_to\":{},\"old_generations\":{},\"old_in_flight\":{},\"swaps\":{},"
+      "\"swap_failures\":{},\"aborted_requests\":{},\"last_error\":",
+      json_string(to_string(s.state)), s.generation, s.in_flight, s.waiting, s.swapping_to,
+      s.old_generations, s.old_in_flight, s.swaps, s.swap_failures, s.aborted_requests);
+  if (s.last_error.empty()) {
+    out += "null";
+  } else {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  s.last_error_time.time_since_epoch())
+                  .count();
+    out += fmt::format("{},\"last_error_unix_ms\":{}", json_string(s.last_error), ms);
+  }
+  return out + "}";
 }
 
 }  // namespace sitehost::inproc

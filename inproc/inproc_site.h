@@ -2,27 +2,43 @@
 // include/sitehost/handler.h, documented in docs/handler-abi.md).
 //
 // The app starts lazily on the first request (or at start() with preload = true): a generation
-// loads and inits on a thread of its own while requests wait, bounded by startup_time_limit. A
-// failed start answers its 500.xx page cheaply until the library file changes (checked at most
-// once a second) or the config does (the front end then builds a new site).
+// copies the library to a shadow file, loads the copy and inits on a thread of its own while
+// requests wait, bounded by startup_time_limit. A failed start answers its 500.xx page cheaply
+// until the library file changes or the config does (the front end then builds a new site).
+//
+// Hot swap: the library file is watched (HandlerWatch). Once a change has settled, or on
+// reload(), a new generation loads beside the serving one. If it starts, new requests go to it
+// at once and the old one drains: its requests finish on it, then it is shut down, unloaded and
+// its shadow copy removed; requests still running after shutdown_time_limit are aborted first
+// (RequestAdapter::force_abort), never unloaded under. If it fails (any 500.3x reason, or
+// startup_time_limit), the old generation keeps serving and the error is logged and kept for
+// status(). A file still being written is never loaded: the watch waits for it to settle and the
+// copy is checked against its own ELF headers.
 #pragma once
 
 #include <pthread.h>
 
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "inproc/background_job.h"
 #include "inproc/generation.h"
+#include "inproc/handler_watch.h"
 #include "inproc/mailbox.h"
 #include "inproc/request_adapter.h"
+#include "inproc/site_status.h"
 #include "inproc/stderr_capture.h"
 #include "inproc/uv_handle.h"
 #include "inproc/worker_pool.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
+
+struct SiteMetrics;
 
 std::unique_ptr<Site> make_inproc_site(const SiteConfig& config, const SiteContext& context);
 
@@ -40,6 +56,21 @@ class InprocSite final : public Site {
   void handle(Exchange& exchange) override;
   void stop(std::function<void()> done) override;
   void start() override;
+  // `sitehost ctl reload SITE`: loads the library again now (a new shadow copy and generation)
+  // and swaps it in exactly as a changed file would be, whether or not the file changed. A
+  // failed app is restarted. Before the first request there is nothing to replace (the first
+  // request starts the current file). During a start, the reload runs after it.
+  void reload() override;
+
+  // --- status (loop thread) -------------------------------------------------------------------
+  SiteStatus status() const;
+  // The latest start failure ("500.xx: first line of the detail"); empty when none.
+  const std::string& last_error() const { return last_error_; }
+  // The generation serving new requests (0 before the first start).
+  uint64_t generation_number() const { return current_ ? current_->number() : 0; }
+  const std::filesystem::path& shadow_directory() const { return shadow_dir_; }
+  // status() as the JSON object GET /status shows as the site's "app".
+  std::string status_json() const override;
 
   // --- for RequestAdapter ---------------------------------------------------------------------
   bool on_loop() const { return pthread_equal(pthread_self(), loop_thread_) != 0; }  // any thread
@@ -62,19 +93,41 @@ class InprocSite final : public Site {
   void dispatch(RequestAdapter& adapter);
   static void run_on_worker(void* adapter);
 
-  void start_generation();
+  // Starts a generation: the site's current one (requests wait for it), or a replacement
+  // loading beside the serving one.
+  void start_generation(bool replacement);
   void on_started(const std::shared_ptr<Generation>& generation, StartupResult result,
                   const std::string& captured);
+  void finish_replacement(const std::shared_ptr<Generation>& generation, StartupResult result,
+                          const std::string& captured, uint64_t began_ms);
   static void on_startup_timeout(uv_timer_t* timer);
+  void after_start();
   void serve_waiting();
   void reject_waiting();
-  bool library_changed();
   HttpError failure_of(const Generation& generation) const;
+  void record_error(const Generation& generation);
 
+  // Hot swap.
+  void on_file_settled(const FileIdentity& identity);
+  void replace();  // a new generation beside a ready one, or a restart of a failed one
+  void swap_to(const std::shared_ptr<Generation>& generation);
+
+  // Replaced generations: drain, abort after shutdown_time_limit, retire.
+  struct Draining {
+    InprocSite* site = nullptr;
+    std::shared_ptr<Generation> generation;
+    UvHandle<uv_timer_t> timer;  // shutdown_time_limit
+  };
+  void drain(std::shared_ptr<Generation> generation);
+  static void on_drain_timeout(uv_timer_t* timer);
+  void abort_requests_on(Draining& draining);
   void retire(std::shared_ptr<Generation> generation);
   void on_retired(Generation* generation);
-  void maybe_finish_stop();
-  static void on_stop_tick(uv_timer_t* timer);
+
+  // Housekeeping runs from a timer, never inside the caller's stack (an adapter or a job may be
+  // mid-call): retiring drained generations and advancing a stop.
+  void poke();
+  static void on_tick(uv_timer_t* timer);
   void advance_stop();
 
   const SiteConfig config_;
@@ -83,20 +136,47 @@ class InprocSite final : public Site {
   pthread_t loop_thread_;
   std::shared_ptr<Mailbox> mailbox_;
   UvHandle<uv_timer_t> startup_timer_;
-  UvHandle<uv_timer_t> stop_timer_;
+  UvHandle<uv_timer_t> tick_timer_;
+  bool tick_scheduled_ = false;
+
+  // Shadow copies (shadow_copy.h): where, and this site object's token in their names.
+  std::filesystem::path shadow_dir_;
+  std::filesystem::path trusted_root_;  // the default run directory, checked before use
+  std::string shadow_token_;
+  std::unique_ptr<HandlerWatch> watch_;  // from the first start on
 
   std::shared_ptr<Generation> current_;
   uint64_t generations_started_ = 0;
-  uint64_t failed_check_ms_ = 0;  // last library identity check of a failed generation
-  uint64_t startup_began_ms_ = 0;
-  std::unique_ptr<BackgroundJob> startup_job_;
-  std::shared_ptr<StderrCapture::Session> startup_capture_;
 
+  // The start in progress (at most one at a time).
+  struct Startup {
+    std::shared_ptr<Generation> generation;
+    bool replacement = false;
+    uint64_t began_ms = 0;
+    std::unique_ptr<BackgroundJob> job;
+    std::shared_ptr<StderrCapture::Session> capture;
+  };
+  std::unique_ptr<Startup> startup_;
+  bool recheck_ = false;         // the file changed during a start: look again after it
+  bool reload_pending_ = false;  // reload() during a start: run it after
+  FileIdentity rejected_;        // a replacement that failed or was incomplete: not retried
+                                 // until the file changes again
+  bool missing_logged_ = false;
+
+  std::vector<std::unique_ptr<Draining>> draining_;
   struct Retiring {
     std::shared_ptr<Generation> generation;
     std::unique_ptr<BackgroundJob> job;
   };
   std::vector<Retiring> retiring_;
+
+  // Status.
+  SiteMetrics* metrics_ = nullptr;  // hot swap counters for /metrics (null outside a Server)
+  uint64_t swaps_ = 0;
+  uint64_t swap_failures_ = 0;
+  uint64_t aborted_requests_ = 0;
+  std::string last_error_;
+  std::chrono::system_clock::time_point last_error_time_{};
 
   std::unique_ptr<WorkerPool> pool_;  // allow_synchronous_io only, created on first use
   std::unique_ptr<BackgroundJob> pool_stop_job_;
@@ -112,7 +192,6 @@ class InprocSite final : public Site {
   RequestAdapter* waiting_tail_ = nullptr;
 
   bool stopping_ = false;
-  bool stop_scheduled_ = false;
   std::function<void()> stop_done_;
 };
 

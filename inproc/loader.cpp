@@ -1,6 +1,7 @@
 #include "inproc/loader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cerrno>
 #include <cstring>
@@ -44,6 +45,12 @@ void Library::close() {
 void* Library::symbol(const char* name) const {
   if (!handle_) return nullptr;
   return ::dlsym(handle_, name);
+}
+
+std::string Library::mapped_path() const {
+  link_map* map = nullptr;
+  if (!handle_ || ::dlinfo(handle_, RTLD_DI_LINKMAP, &map) != 0 || !map || !map->l_name) return {};
+  return map->l_name;
 }
 
 FileIdentity identify_file(const std::filesystem::path& file) {

@@ -27,6 +27,10 @@ class Library {
   void close();
   bool loaded() const { return handle_ != nullptr; }
   void* symbol(const char* name) const;
+  // The file the dynamic linker mapped for this reference (its link map's name). It differs from
+  // the path passed to open() when the linker handed back an object it already had loaded under
+  // another name (same device and inode).
+  std::string mapped_path() const;
 
  private:
   void* handle_ = nullptr;

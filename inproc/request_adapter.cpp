@@ -261,6 +261,25 @@ void RequestAdapter::run_handler_on_worker() {
   post([](LoopOp& op) { op.kind = kHandlerReturned; });
 }
 
+void RequestAdapter::force_abort(const HttpError& error) {
+  if (refs_ == 0) return;
+  ++refs_;  // whatever the app does in its callbacks, *this stays ours until the end
+  aborted_.store(true, std::memory_order_release);
+  if (Exchange* ex = std::exchange(exchange_, nullptr)) {
+    ex->set_abort_handler({});
+    ex->respond_error(error);
+  }
+  if (read_mode_ != ReadMode::kNone && !body_done_) {
+    body_done_ = true;
+    deliver_body_status(SITEHOST_E_ABORTED);
+  } else {
+    std::lock_guard lock(sync_mutex_);  // a worker blocked in a read sees aborted_
+    sync_cv_.notify_all();
+  }
+  fire_abort();
+  unref();
+}
+
 void RequestAdapter::abandon_waiting() {
   Exchange* ex = std::exchange(exchange_, nullptr);
   ex->set_abort_handler({});
@@ -562,7 +581,8 @@ int RequestAdapter::read_start(sitehost_read_cb cb) {
 
 int RequestAdapter::do_read_start(sitehost_read_cb cb) {
   if (read_mode_ == ReadMode::kSync || body_done_) return SITEHOST_E_STATE;
-  if (!exchange_) return SITEHOST_E_STATE;
+  if (!exchange_)  // finished, or cut by force_abort
+    return aborted_.load(std::memory_order_acquire) ? SITEHOST_E_ABORTED : SITEHOST_E_STATE;
   if (is_aborted()) return SITEHOST_E_ABORTED;
   read_cb_ = cb;
   if (read_mode_ == ReadMode::kNone) {
@@ -749,7 +769,8 @@ void RequestAdapter::on_exchange_abort(void* ctx) {
 }
 
 void RequestAdapter::fire_abort() {
-  if (!abort_cb_ || abort_fired_ || !exchange_) return;
+  // Not once the app has finished (its finish may still be on its way from another thread).
+  if (!abort_cb_ || abort_fired_ || finish_called_.load(std::memory_order_acquire)) return;
   abort_fired_ = true;
   ++refs_;
   abort_cb_(abi());

@@ -65,6 +65,15 @@ class RequestAdapter final : public BodyReader {
   // Binds the request to the generation about to handle it (references: handler + app).
   void begin(Generation& generation);
   Generation* generation() const { return generation_; }
+  // Whether this adapter holds a request dispatched to `generation` that is not over yet.
+  bool serving(const Generation* generation) const {
+    return refs_ > 0 && generation_ == generation;
+  }
+  // The request outlived its generation's shutdown_time_limit: the client gets `error` (a page,
+  // or a cut connection when the head was sent), the app's body read fails with
+  // SITEHOST_E_ABORTED, its abort callback runs and its later writes fail. The request stays the
+  // app's until it calls finish: its generation is not unloaded under it.
+  void force_abort(const HttpError& error);
   // The handler call returned (on the loop, or reported by a worker through the mailbox).
   void handler_returned() { unref(); }
   // Worker thread (allow_synchronous_io): calls the handler, then reports its return to the loop.

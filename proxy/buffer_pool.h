@@ -19,12 +19,12 @@ class BufferPool;
 struct Block {
   static constexpr size_t kCapacity = 64 * 1024;
 
-  uv_write_t write_req;     // used while the block is written to a child connection
+  uv_write_t write_req;  // used while the block is written to a child connection
   BufferPool* pool = nullptr;
-  void* user = nullptr;     // free for the current holder (e.g. who to tell on a client write)
+  void* user = nullptr;  // free for the current holder (e.g. who to tell on a client write)
   Block* next_free = nullptr;
   uint32_t refs = 0;
-  size_t size = 0;          // bytes of data[] in use
+  size_t size = 0;  // bytes of data[] in use
   char data[kCapacity];
 
   size_t room() const { return kCapacity - size; }

@@ -31,7 +31,9 @@ std::filesystem::path stdout_log_path(const std::filesystem::path& prefix,
 ChildOutput::ChildOutput(Logger* log, std::string site_name)
     : log_(log), site_(std::move(site_name)) {}
 
-ChildOutput::~ChildOutput() { end(); }
+ChildOutput::~ChildOutput() {
+  end();
+}
 
 std::string ChildOutput::begin(pid_t pid, const std::filesystem::path* file_prefix) {
   end();

@@ -17,7 +17,9 @@ constexpr size_t kReadBuffer = 16 * 1024;
 constexpr size_t kMaxDrain = 1024 * 1024;  // at exit; a grandchild may keep writing
 constexpr unsigned kPfExiting = 0x4;       // PF_EXITING in /proc/<pid>/stat flags
 
-bool executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
+bool executable(const std::string& path) {
+  return !path.empty() && ::access(path.c_str(), X_OK) == 0;
+}
 }  // namespace
 
 std::string find_launcher() {

@@ -21,8 +21,8 @@
 namespace sitehost::proxy {
 
 struct ChildSpec {
-  std::string program;                  // absolute path
-  std::vector<std::string> arguments;   // without argv[0]
+  std::string program;                   // absolute path
+  std::vector<std::string> arguments;    // without argv[0]
   std::vector<std::string> environment;  // complete "NAME=value" list
   std::string working_directory;
   std::string launcher;  // sitehost-launch; empty: the program is spawned directly

@@ -27,8 +27,10 @@ std::string random_token() {
   size_t got = 0;
   while (got < sizeof bytes) {
     ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-    else if (errno != EINTR) break;
+    if (n > 0)
+      got += static_cast<size_t>(n);
+    else if (errno != EINTR)
+      break;
   }
   std::string token;
   token.reserve(32);
@@ -89,10 +91,10 @@ ChildSlot::ChildSlot(ProxySite& site, unsigned index)
   startup_timer_.init(site.loop(), [this] { on_startup_timeout(); });
   kill_timer_.init(site.loop(), [this] {
     if (!child_) return;
-    site_.log()->warn("site '{}': process {} did not exit within shutdown_time_limit ({} ms): "
-                      "SIGKILL to its process group",
-                      site_.config().name, child_->pid(),
-                      site_.config().shutdown_time_limit.count());
+    site_.log()->warn(
+        "site '{}': process {} did not exit within shutdown_time_limit ({} ms): "
+        "SIGKILL to its process group",
+        site_.config().name, child_->pid(), site_.config().shutdown_time_limit.count());
     child_->kill_group();
   });
   pool_.set_on_empty([this] { check_stopped(); });
@@ -103,9 +105,10 @@ ChildSlot::ChildSlot(ProxySite& site, unsigned index)
       port_ = static_cast<uint16_t>(port);
       fixed_port_ = true;
     } else {
-      site.log()->warn("site '{}': environment ASPNETCORE_PORT={} ignored (must be 1025-48000, "
-                       "with processes = 1)",
-                       site.config().name, fixed->second);
+      site.log()->warn(
+          "site '{}': environment ASPNETCORE_PORT={} ignored (must be 1025-48000, "
+          "with processes = 1)",
+          site.config().name, fixed->second);
     }
   }
 }
@@ -152,7 +155,9 @@ void ChildSlot::requeue(Forwarder& forwarder) {
   submit(forwarder);
 }
 
-void ChildSlot::withdraw(Forwarder& forwarder) { waiters_.remove(&forwarder); }
+void ChildSlot::withdraw(Forwarder& forwarder) {
+  waiters_.remove(&forwarder);
+}
 
 void ChildSlot::start() {
   if (state_ != State::kIdle) return;
@@ -257,7 +262,9 @@ void ChildSlot::on_upstream_data(UpstreamConnection& connection, Block* block, s
   connection.close();
 }
 
-void ChildSlot::on_upstream_end(UpstreamConnection& connection, int) { connection.close(); }
+void ChildSlot::on_upstream_end(UpstreamConnection& connection, int) {
+  connection.close();
+}
 
 void ChildSlot::on_ready() {
   startup_timer_.stop();
@@ -297,10 +304,10 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
   switch (state_) {
     case State::kStarting: {
       site_.record_failure();
-      std::string detail = fmt::format("the application process '{}' (pid {}) {} before it "
-                                       "accepted connections on 127.0.0.1:{} (attempt {} of {})",
-                                       program_, pid, last_exit_, port_, attempt_,
-                                       kStartAttempts);
+      std::string detail = fmt::format(
+          "the application process '{}' (pid {}) {} before it "
+          "accepted connections on 127.0.0.1:{} (attempt {} of {})",
+          program_, pid, last_exit_, port_, attempt_, kStartAttempts);
       site_.log()->error("site '{}': {}", config.name, detail);
       std::string blocked;
       if (attempt_ < kStartAttempts && !site_.stopping() && !site_.rapid_fail_blocked(&blocked)) {
@@ -314,22 +321,27 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
     }
     case State::kReady:
       site_.record_failure();
-      site_.log()->error("site '{}': the application process (pid {}) {}; it is restarted by "
-                         "the next request.{}",
-                         config.name, pid, last_exit_, output_excerpt());
+      site_.log()->error(
+          "site '{}': the application process (pid {}) {}; it is restarted by "
+          "the next request.{}",
+          config.name, pid, last_exit_, output_excerpt());
       state_ = State::kIdle;
       if (!waiters_.empty()) {  // requests that found it dead: restart now
         std::string detail;
-        if (site_.rapid_fail_blocked(&detail)) fail_waiters(HttpError{502, 5, detail + output_excerpt()});
-        else begin_start();
+        if (site_.rapid_fail_blocked(&detail))
+          fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+        else
+          begin_start();
       }
       return;
     case State::kKilling:
       state_ = State::kIdle;
       if (!waiters_.empty()) {
         std::string detail;
-        if (site_.rapid_fail_blocked(&detail)) fail_waiters(HttpError{502, 5, detail});
-        else begin_start();
+        if (site_.rapid_fail_blocked(&detail))
+          fail_waiters(HttpError{502, 5, detail});
+        else
+          begin_start();
       }
       return;
     case State::kStopping:
@@ -347,9 +359,10 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
 
 void ChildSlot::on_startup_timeout() {
   if (state_ != State::kStarting) return;
-  fail_start(fmt::format("the application process '{}' (pid {}) did not accept connections on "
-                         "127.0.0.1:{} within startup_time_limit ({} ms); it was killed",
-                         program_, pid(), port_, site_.config().startup_time_limit.count()));
+  fail_start(
+      fmt::format("the application process '{}' (pid {}) did not accept connections on "
+                  "127.0.0.1:{} within startup_time_limit ({} ms); it was killed",
+                  program_, pid(), port_, site_.config().startup_time_limit.count()));
 }
 
 void ChildSlot::fail_start(const std::string& detail) {
@@ -378,7 +391,9 @@ void ChildSlot::fail_waiters(const HttpError& error) {
   while (Forwarder* f = failing.pop_front()) f->on_child_failed(error);
 }
 
-void ChildSlot::refuse_waiters(const HttpError& error) { fail_waiters(error); }
+void ChildSlot::refuse_waiters(const HttpError& error) {
+  fail_waiters(error);
+}
 
 bool ChildSlot::child_dead(uint32_t generation) const {
   return generation != generation_ || !child_ || child_->dying();

@@ -28,13 +28,15 @@ void Forwarder::begin(Exchange& exchange, ChildSlot& slot) {
   const RequestInfo& request = exchange.request();
   tunnel_candidate_ = request.upgrade && !request.has_body;
   body_started_ = body_done_ = body_paused_ = upstream_paused_ = false;
-  reused_ = retried_ = requeued_ = response_started_ = protocol_error_ = finish_pending_ = false;
+  reused_ = retried_ = requeued_ = protocol_error_ = finish_pending_ = false;
   touch();
   exchange.set_abort_handler(AbortHandler{&Forwarder::on_abort, this});
   slot.submit(*this);
 }
 
-void Forwarder::touch() { last_activity_ = site_.now(); }
+void Forwarder::touch() {
+  last_activity_ = site_.now();
+}
 
 void Forwarder::on_child_ready() {
   if (phase_ != Phase::kQueued) return;
@@ -223,9 +225,9 @@ void Forwarder::on_upstream_data(UpstreamConnection& connection, Block* block, s
       return;
     case UpstreamResponseParser::Result::kError:
       unpin(block);
-      detail_ = fmt::format("the application's response is not valid HTTP/1.1: {}",
-                            protocol_error_ ? "unexpected 101 Switching Protocols"
-                                            : parser_.error());
+      detail_ =
+          fmt::format("the application's response is not valid HTTP/1.1: {}",
+                      protocol_error_ ? "unexpected 101 Switching Protocols" : parser_.error());
       fail(502, 3, detail_);
       return;
   }
@@ -237,7 +239,6 @@ void Forwarder::on_response_head(const ResponseHead& head) {
     protocol_error_ = true;
     return;
   }
-  response_started_ = true;
   bool tunnel = head.status == 101;
   exchange_->set_status(head.status, head.reason);
   for (const HeaderView& h : head.headers)
@@ -291,8 +292,10 @@ void Forwarder::complete_response(bool clean_end) {
   bool reuse = clean_end && parser_.keep_alive() && exchange_ && request_sent();
   release_upstream(reuse);
   phase_ = Phase::kEnding;
-  if (client_writes_ == 0) finish_exchange();
-  else finish_pending_ = true;  // finish() once the queued writes are flushed
+  if (client_writes_ == 0)
+    finish_exchange();
+  else
+    finish_pending_ = true;  // finish() once the queued writes are flushed
   maybe_recycle();
 }
 
@@ -313,16 +316,17 @@ void Forwarder::release_upstream(bool reuse) {
   if (!upstream_) return;
   UpstreamConnection* c = upstream_;
   upstream_ = nullptr;
-  if (reuse && !site_.stopping()) slot_->pool().put_idle(c);
-  else c->close();
+  if (reuse && !site_.stopping())
+    slot_->pool().put_idle(c);
+  else
+    c->close();
 }
 
 void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
   if (&connection != upstream_ || phase_ != Phase::kForwarding) return;
   bool dead = slot_->child_dead(connection.generation());
   if (!parser_.head_done()) {
-    if (!dead && reused_ && !retried_ && !parser_.any_bytes() &&
-        !exchange_->request().has_body) {
+    if (!dead && reused_ && !retried_ && !parser_.any_bytes() && !exchange_->request().has_body) {
       // The child closed an idle keep-alive connection just as it was reused: once more, fresh.
       retried_ = true;
       release_upstream(false);
@@ -397,7 +401,10 @@ void Forwarder::fail(int status, int substatus, std::string_view detail) {
   if (exchange_) {
     Exchange* e = exchange_;
     exchange_ = nullptr;
-    e->respond_error(HttpError{status, substatus, detail});
+    if (e->aborted())
+      e->finish();  // the client is gone: nothing to answer
+    else
+      e->respond_error(HttpError{status, substatus, detail});
   }
   maybe_recycle();
 }

@@ -101,7 +101,6 @@ class Forwarder final : public BodyReader,
   UpstreamConnection* upstream_ = nullptr;
   Block* out_block_ = nullptr;  // request bytes being gathered for the child
   Block* in_block_ = nullptr;   // the upstream read being parsed
-  bool in_block_pinned_ = false;
   std::string head_;            // serialized request head (capacity kept)
   std::string detail_;          // error detail being reported (capacity kept)
   Phase phase_ = Phase::kFree;
@@ -117,7 +116,6 @@ class Forwarder final : public BodyReader,
   bool reused_ = false;
   bool retried_ = false;
   bool requeued_ = false;
-  bool response_started_ = false;
   bool protocol_error_ = false;
   bool finish_pending_ = false;
 };

@@ -10,7 +10,9 @@
 namespace sitehost::proxy {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -146,9 +148,12 @@ void build_request_head(const RequestInfo& request, std::string_view token, bool
   if (!has_host) {
     char local[kEndpointBufferSize];
     std::string_view local_text = format_endpoint(request.local, local);
-    if (!request.host.empty()) append_header(out, "Host", request.host);
-    else if (!local_text.empty()) append_header(out, "Host", local_text);
-    else append_header(out, "Host", "localhost");
+    if (!request.host.empty())
+      append_header(out, "Host", request.host);
+    else if (!local_text.empty())
+      append_header(out, "Host", local_text);
+    else
+      append_header(out, "Host", "localhost");
   }
   if (request.content_length) {
     fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *request.content_length);

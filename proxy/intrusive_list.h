@@ -31,8 +31,10 @@ class IntrusiveList {
     h.prev = tail_;
     h.next = nullptr;
     h.linked = true;
-    if (tail_) (tail_->*Hook).next = item;
-    else head_ = item;
+    if (tail_)
+      (tail_->*Hook).next = item;
+    else
+      head_ = item;
     tail_ = item;
     ++size_;
   }
@@ -41,18 +43,24 @@ class IntrusiveList {
     h.prev = nullptr;
     h.next = head_;
     h.linked = true;
-    if (head_) (head_->*Hook).prev = item;
-    else tail_ = item;
+    if (head_)
+      (head_->*Hook).prev = item;
+    else
+      tail_ = item;
     head_ = item;
     ++size_;
   }
   void remove(T* item) {
     ListHook<T>& h = item->*Hook;
     if (!h.linked) return;
-    if (h.prev) (h.prev->*Hook).next = h.next;
-    else head_ = h.next;
-    if (h.next) (h.next->*Hook).prev = h.prev;
-    else tail_ = h.prev;
+    if (h.prev)
+      (h.prev->*Hook).next = h.next;
+    else
+      head_ = h.next;
+    if (h.next)
+      (h.next->*Hook).prev = h.prev;
+    else
+      tail_ = h.prev;
     h = ListHook<T>{};
     --size_;
   }

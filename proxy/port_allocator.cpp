@@ -44,7 +44,9 @@ PortAllocator::PortAllocator() : rng_(random_seed()) {
   if (range >> first >> last && first > low_ + 1000u && first <= high_) high_ = first - 1;
 }
 
-bool PortAllocator::bindable(uint16_t port) { return bind_loopback(port) == port; }
+bool PortAllocator::bindable(uint16_t port) {
+  return bind_loopback(port) == port;
+}
 
 uint16_t PortAllocator::allocate() {
   std::uniform_int_distribution<unsigned> pick(low_, high_);

@@ -54,9 +54,10 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
     if (done) done();  // may destroy this site
   });
   if (launcher_.empty()) {
-    log()->warn("site '{}': sitehost-launch not found next to sitehost: application processes "
-                "will not be killed if sitehost itself dies",
-                config_.name);
+    log()->warn(
+        "site '{}': sitehost-launch not found next to sitehost: application processes "
+        "will not be killed if sitehost itself dies",
+        config_.name);
   }
 }
 
@@ -106,7 +107,9 @@ void ProxySite::track(Forwarder& forwarder) {
   }
 }
 
-void ProxySite::untrack(Forwarder& forwarder) { timed_.remove(&forwarder); }
+void ProxySite::untrack(Forwarder& forwarder) {
+  timed_.remove(&forwarder);
+}
 
 void ProxySite::sweep() {
   if (timed_.empty()) {

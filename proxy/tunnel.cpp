@@ -76,7 +76,9 @@ void Tunnel::on_body_end() {
   if (upstream_) upstream_->shutdown_write();  // the child sees EOF and closes its side
 }
 
-void Tunnel::on_body_error(int) { abort(); }
+void Tunnel::on_body_error(int) {
+  abort();
+}
 
 void Tunnel::on_upstream_data(UpstreamConnection&, Block* block, size_t len) {
   if (!exchange_ || finish_after_flush_) {
@@ -88,8 +90,10 @@ void Tunnel::on_upstream_data(UpstreamConnection&, Block* block, size_t len) {
 
 void Tunnel::on_upstream_end(UpstreamConnection&, int) {
   close_upstream();
-  if (client_writes_ == 0) finish_client();
-  else finish_after_flush_ = true;
+  if (client_writes_ == 0)
+    finish_client();
+  else
+    finish_after_flush_ = true;
   maybe_closed();
 }
 

@@ -38,8 +38,8 @@ class Tunnel final : public BodyReader, public UpstreamUser {
   bool active() const { return active_; }
 
  private:
-  static constexpr size_t kMaxClientWrites = 4;       // blocks in flight to the client
-  static constexpr size_t kHighWater = 256 * 1024;    // queued towards the child: pause client
+  static constexpr size_t kMaxClientWrites = 4;     // blocks in flight to the client
+  static constexpr size_t kHighWater = 256 * 1024;  // queued towards the child: pause client
   static constexpr size_t kLowWater = 64 * 1024;
 
   void on_body_data(std::string_view chunk) override;

@@ -121,10 +121,15 @@ void UpstreamPool::set_target(uint16_t port, uint32_t generation) {
 
 UpstreamConnection* UpstreamPool::take_idle() {
   while (UpstreamConnection* c = idle_.pop_front()) {
+    if (uv_now(loop_) - c->idle_since_ < kPeekAfterMs) {
+      c->user_ = nullptr;
+      return c;
+    }
     uv_os_fd_t fd;
     char byte;
     if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp_), &fd) == 0 &&
-        ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK)) {
       c->user_ = nullptr;
       return c;
     }
@@ -166,6 +171,7 @@ void UpstreamPool::put_idle(UpstreamConnection* c) {
     return;
   }
   ++c->uses_;
+  c->idle_since_ = uv_now(loop_);
   c->user_ = nullptr;
   idle_.push_front(c);
   c->read_start();  // notice a close by the child while idle
@@ -180,7 +186,9 @@ void UpstreamPool::on_upstream_data(UpstreamConnection& c, Block* block, size_t)
   c.close();  // an idle connection must not talk
 }
 
-void UpstreamPool::on_upstream_end(UpstreamConnection& c, int) { c.close(); }
+void UpstreamPool::on_upstream_end(UpstreamConnection& c, int) {
+  c.close();
+}
 
 void UpstreamPool::on_closed(UpstreamConnection* c) {
   all_.remove(c);

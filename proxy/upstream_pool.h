@@ -79,6 +79,7 @@ class UpstreamConnection {
   UpstreamUser* user_ = nullptr;
   uint32_t generation_;
   uint32_t uses_ = 0;
+  uint64_t idle_since_ = 0;  // loop time it went back to the pool
   size_t queued_bytes_ = 0;
   bool reading_ = false;
   bool closing_ = false;
@@ -88,6 +89,7 @@ class UpstreamConnection {
 class UpstreamPool final : private UpstreamUser {
  public:
   static constexpr size_t kMaxIdle = 256;
+  static constexpr uint64_t kPeekAfterMs = 1000;
 
   UpstreamPool(uv_loop_t* loop, BufferPool& buffers);
   ~UpstreamPool();
@@ -98,8 +100,9 @@ class UpstreamPool final : private UpstreamUser {
   void set_target(uint16_t port, uint32_t generation);
   uint32_t generation() const { return generation_; }
 
-  // The most recently used idle connection that is still open (checked without blocking, so a
-  // close the loop has not processed yet is not taken), detached from the pool; or nullptr.
+  // The most recently used idle connection, detached from the pool; or nullptr. One idle for
+  // a while is first checked without blocking (a close by the child that the loop has not
+  // processed yet); a busy pool skips that syscall.
   UpstreamConnection* take_idle();
   // A new connection to the current target, connect started (on_upstream_connect follows);
   // nullptr with `*error` set when it cannot even start.

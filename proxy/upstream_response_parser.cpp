@@ -6,9 +6,7 @@ struct ResponseParserCallbacks {
   static UpstreamResponseParser& self(llhttp_t* p) {
     return *static_cast<UpstreamResponseParser*>(p->data);
   }
-  static int status(llhttp_t* p, const char* at, size_t len) {
-    return self(p).on_status(at, len);
-  }
+  static int status(llhttp_t* p, const char* at, size_t len) { return self(p).on_status(at, len); }
   static int field(llhttp_t* p, const char* at, size_t len) {
     return self(p).on_header_field(at, len);
   }

@@ -84,8 +84,8 @@ class UpstreamResponseParser {
 
   llhttp_t parser_;
   ResponseHandler* handler_ = nullptr;
-  std::string storage_;           // reason + header names/values of the current head
-  std::vector<Span> spans_;       // capacity kept across responses
+  std::string storage_;            // reason + header names/values of the current head
+  std::vector<Span> spans_;        // capacity kept across responses
   std::vector<HeaderView> views_;  // built when the head completes
   uint32_t reason_offset_ = 0, reason_length_ = 0;
   size_t head_bytes_ = 0;

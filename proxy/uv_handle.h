@@ -44,9 +44,8 @@ class UvHandle {
     }
     initialized_ = false;
     H* raw = handle_.release();
-    uv_close(reinterpret_cast<uv_handle_t*>(raw), [](uv_handle_t* h) {
-      std::unique_ptr<H> owned(reinterpret_cast<H*>(h));
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(raw),
+             [](uv_handle_t* h) { std::unique_ptr<H> owned(reinterpret_cast<H*>(h)); });
   }
 
  private:
@@ -76,9 +75,7 @@ class Timer {
   void stop() {
     if (handle_.live()) uv_timer_stop(handle_.get());
   }
-  bool active() const {
-    return handle_.live() && uv_is_active(handle_.base()) != 0;
-  }
+  bool active() const { return handle_.live() && uv_is_active(handle_.base()) != 0; }
   void close() { handle_.close(); }
 
  private:

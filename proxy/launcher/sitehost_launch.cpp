@@ -25,7 +25,6 @@ int main(int argc, char** argv) {
   long parent = std::strtol(argv[1], nullptr, 10);
   if (static_cast<long>(::getppid()) != parent) return 127;  // sitehost died meanwhile
   ::execvp(argv[2], argv + 2);
-  std::fprintf(stderr, "sitehost-launch: cannot execute '%s': %s\n", argv[2],
-               std::strerror(errno));
+  std::fprintf(stderr, "sitehost-launch: cannot execute '%s': %s\n", argv[2], std::strerror(errno));
   return 127;
 }

@@ -27,4 +27,26 @@ const char* to_string(LogLevel level) {
   return "?";
 }
 
+const char* to_string(TlsVersion version) {
+  switch (version) {
+    case TlsVersion::kTls12:
+      return "1.2";
+    case TlsVersion::kTls13:
+      return "1.3";
+  }
+  return "?";
+}
+
+const char* to_string(ClientCertificate mode) {
+  switch (mode) {
+    case ClientCertificate::kOff:
+      return "off";
+    case ClientCertificate::kOptional:
+      return "optional";
+    case ClientCertificate::kRequired:
+      return "required";
+  }
+  return "?";
+}
+
 }  // namespace sitehost

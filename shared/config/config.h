@@ -16,20 +16,35 @@ using Duration = std::chrono::milliseconds;
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 enum class HostingModel { kInProcess, kOutOfProcess };
+enum class TlsVersion { kTls12, kTls13 };
+enum class ClientCertificate { kOff, kOptional, kRequired };
 
 const char* to_string(HostingModel model);
 const char* to_string(LogLevel level);
+const char* to_string(TlsVersion version);
+const char* to_string(ClientCertificate mode);
 
-// One `http://HOST:PORT` entry of a site's `bindings`.
+// One `http://HOST:PORT` or `https://HOST:PORT` entry of a site's `bindings`.
 struct Binding {
-  std::string scheme;  // "http" (step 5 adds "https")
+  std::string scheme;  // "http" or "https"
   std::string host;    // lower-cased name, IP literal (IPv6 without brackets), or "*"
   uint16_t port = 0;
   bool host_is_ip = false;  // host is an IP literal (or "localhost", stored as 127.0.0.1)
   bool operator==(const Binding&) const = default;
 };
 
+// Where the admin API listens (`[server] admin`, see docs/operations.md).
+struct AdminEndpoint {
+  enum class Kind { kDefaultSocket, kSocket, kTcp, kOff };
+  Kind kind = Kind::kDefaultSocket;  // <run dir>/sitehost.sock (shared/frontend/admin_server.h)
+  std::string path;                  // kSocket: absolute unix socket path
+  std::string ip;                    // kTcp: a loopback address ("127.0.0.1", "::1")
+  uint16_t port = 0;                 // kTcp
+  bool operator==(const AdminEndpoint&) const = default;
+};
+
 struct ServerConfig {
+  AdminEndpoint admin;
   std::string error_log;   // empty = stderr
   std::string access_log;  // empty = off
   LogLevel log_level = LogLevel::kInfo;
@@ -58,17 +73,35 @@ struct SiteConfig {
   std::filesystem::path handler;  // absolute
   bool allow_synchronous_io = false;
   uint64_t max_request_body_size = 30000000;  // 0 = unlimited
+  // Where generations' shadow copies of `handler` go (absolute; relative ones resolve against
+  // physical_path). Empty: the default, <run dir>/shadow/<name> (inproc/shadow_copy.h).
+  std::filesystem::path shadow_copy_directory;
 
   // out-of-process (step 3)
   std::filesystem::path process_path;  // absolute (relative ones resolve against physical_path)
   std::vector<std::string> arguments;
   Duration request_timeout = std::chrono::minutes(2);
-  Duration shutdown_time_limit = std::chrono::seconds(10);
+  Duration shutdown_time_limit = std::chrono::seconds(10);  // both models (in-process: drain)
   uint32_t rapid_fails_per_minute = 10;
   bool stdout_log_enabled = false;
   std::filesystem::path stdout_log_file;  // absolute; default physical_path/"logs/stdout"
   uint32_t processes = 1;
   bool preload = false;
+
+  // TLS (step 5): used by the site's https bindings. Paths are absolute (relative ones resolve
+  // against the config file's folder); certificate and private_key are set iff has_https().
+  std::filesystem::path certificate;  // PEM: leaf, then the chain sent to clients
+  std::filesystem::path private_key;  // PEM, unencrypted
+  TlsVersion min_tls_version = TlsVersion::kTls12;
+  ClientCertificate client_certificate = ClientCertificate::kOff;
+  std::filesystem::path client_ca_file;  // set iff client_certificate != kOff
+  bool redirect_to_https = false;        // plain-http requests get a 308 to the https binding
+
+  bool has_https() const {
+    for (const Binding& b : bindings)
+      if (b.scheme == "https") return true;
+    return false;
+  }
 
   bool operator==(const SiteConfig&) const = default;
 };

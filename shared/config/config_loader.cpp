@@ -19,6 +19,7 @@
 #include "shared/config/text.h"
 #include "shared/config/toml_reader.h"
 #include "shared/config/values.h"
+#include "shared/net/tls_context.h"
 
 namespace sitehost {
 namespace {
@@ -36,7 +37,7 @@ using config_detail::quote;
 using config_detail::Reader;
 using config_detail::resolve;
 using config_detail::Scope;
-using config_detail::scope_name;
+using config_detail::scope_sites;
 using config_detail::ServerKey;
 using config_detail::site_keys;
 using config_detail::SiteKey;
@@ -59,11 +60,16 @@ class Loader {
   void load_sites(const Field& f, std::vector<SiteConfig>& sites);
   void load_site(const toml::table& table, size_t index, std::vector<SiteConfig>& sites);
   void check_unique(SiteState& site);
+  void check_tls(SiteState& site, const toml::table& table);
 
   Reader reader_;
   std::map<std::string, uint32_t> site_names_;  // name → line of its `name` key
   // (host, port, path) → the site that answers it
   std::map<std::tuple<std::string, uint16_t, std::string>, std::string> routes_;
+  // port → its scheme and the first site that bound it
+  std::map<uint16_t, std::pair<std::string, std::string>> port_schemes_;
+  // (host, port) of an https binding → the first site's display name and TLS settings
+  std::map<std::pair<std::string, uint16_t>, std::pair<std::string, TlsSettings>> tls_hosts_;
 };
 
 void Loader::unknown_key(const Field& f, std::string_view key, Table where) {
@@ -126,7 +132,8 @@ void Loader::load_site(const toml::table& table, size_t index, std::vector<SiteC
     s.label = s.display = fmt::format("site[{}]", index);
   }
 
-  // Pass 1: keys for every model (including hosting_model); pass 2: the model-specific ones.
+  // Pass 1: keys for every site (including hosting_model and bindings); pass 2: the keys of one
+  // hosting model and those of sites with an https binding.
   for (int pass = 1; pass <= 2; ++pass) {
     for (auto&& [key, node] : table) {
       Field item{node, fmt::format("{}.{}", s.label, key.str()), line_of(node.source(), s.line)};
@@ -136,11 +143,10 @@ void Loader::load_site(const toml::table& table, size_t index, std::vector<SiteC
           unknown_key({node, item.key, line_of(key.source(), item.line)}, key.str(), Table::kSite);
         }
       } else if ((spec->scope == Scope::kBoth) == (pass == 1)) {
-        if (pass == 1 || in_scope(spec->scope, s.config.hosting_model)) {
+        if (pass == 1 || in_scope(spec->scope, s.config)) {
           spec->set(reader_, s, item);
         } else if (s.model_known) {
-          reader_.warn(item,
-                       fmt::format("applies only to {} sites; ignored", scope_name(spec->scope)));
+          reader_.warn(item, fmt::format("applies only to {}; ignored", scope_sites(spec->scope)));
         }
       }
     }
@@ -152,15 +158,17 @@ void Loader::load_site(const toml::table& table, size_t index, std::vector<SiteC
     std::string key = fmt::format("{}.{}", s.label, spec.name);
     if (spec.scope == Scope::kBoth) {
       reader_.error(s.line, key, "required key is missing");
-    } else if (s.model_known && in_scope(spec.scope, s.config.hosting_model)) {
+    } else if (s.model_known && in_scope(spec.scope, s.config)) {
       reader_.error(s.line, key,
-                    fmt::format("required for {} sites but missing", scope_name(spec.scope)));
+                    fmt::format("required for {} but missing", scope_sites(spec.scope)));
     }
   }
+  check_tls(s, table);
 
   const fs::path& dir = s.config.physical_path;
   if (!dir.empty()) {
-    for (fs::path* p : {&s.config.handler, &s.config.process_path, &s.config.stdout_log_file}) {
+    for (fs::path* p : {&s.config.handler, &s.config.process_path, &s.config.stdout_log_file,
+                        &s.config.shadow_copy_directory}) {
       if (!p->empty()) *p = resolve(dir, *p);
     }
   }
@@ -178,6 +186,34 @@ void Loader::check_unique(SiteState& s) {
                                 quote(s.config.name), it->second));
     }
   }
+  // One listener per port: it speaks either plain HTTP or TLS.
+  for (size_t i = 0; i < s.config.bindings.size(); ++i) {
+    const Binding& b = s.config.bindings[i];
+    auto [it, added] = port_schemes_.emplace(b.port, std::pair(b.scheme, s.display));
+    if (!added && it->second.first != b.scheme) {
+      reader_.error(s.binding_lines[i], fmt::format("{}.bindings[{}]", s.label, i),
+                    fmt::format("port {} already serves {} (site {}); a port serves either http "
+                                "or https, not both",
+                                b.port, it->second.first, it->second.second));
+    }
+  }
+  // The certificate is chosen by host name before the request (and its path) is read.
+  if (s.config.has_https()) {
+    TlsSettings mine = tls_settings(s.config);
+    for (size_t i = 0; i < s.config.bindings.size(); ++i) {
+      const Binding& b = s.config.bindings[i];
+      if (b.scheme != "https") continue;
+      auto [it, added] = tls_hosts_.emplace(std::pair(b.host, b.port), std::pair(s.display, mine));
+      TlsSettings theirs = it->second.second;
+      theirs.site = mine.site;
+      if (!added && it->second.first != s.display && theirs != mine) {
+        reader_.warn(s.binding_lines[i], fmt::format("{}.bindings[{}]", s.label, i),
+                     fmt::format("site {} already answers {} with other TLS settings; TLS "
+                                 "connections to that host use the settings of {}",
+                                 it->second.first, binding_url(b, ""), it->second.first));
+      }
+    }
+  }
   if (!s.path_ok) return;
   for (size_t i = 0; i < s.config.bindings.size(); ++i) {
     const Binding& b = s.config.bindings[i];
@@ -187,6 +223,64 @@ void Loader::check_unique(SiteState& s) {
                     fmt::format("sites {} and {} both answer {}", it->second, s.display,
                                 binding_url(b, s.config.path)));
     }
+  }
+}
+
+// The TLS keys together: the client CA file, redirect_to_https, and the files themselves (read
+// and checked with the TLS code, so --check catches a bad key). Runs after the required keys.
+void Loader::check_tls(SiteState& s, const toml::table& table) {
+  SiteConfig& c = s.config;
+  if (s.redirect_line != 0 && c.redirect_to_https && !c.has_https()) {
+    reader_.error(s.redirect_line, s.label + ".redirect_to_https",
+                  "requires an https binding in this site's bindings");
+  }
+  if (!c.has_https()) return;
+  if (c.client_certificate == ClientCertificate::kOff) {
+    if (s.client_ca_line != 0) {
+      reader_.warn(s.client_ca_line, s.label + ".client_ca_file",
+                   "client_certificate is \"off\"; ignored");
+    }
+    c.client_ca_file.clear();
+  } else if (s.client_ca_line == 0) {
+    if (!table.contains("client_ca_file")) {
+      reader_.error(s.line, s.label + ".client_ca_file",
+                    fmt::format("required when client_certificate is \"{}\" but missing",
+                                to_string(c.client_certificate)));
+    }
+    return;
+  }
+  if (s.certificate_line == 0 || s.private_key_line == 0) return;
+
+  TlsContext::Result made = TlsContext::create(tls_settings(c));
+  if (!made.context) {
+    uint32_t line = s.certificate_line;
+    std::string key = "certificate";
+    if (made.file == TlsFile::kPrivateKey) {
+      line = s.private_key_line;
+      key = "private_key";
+    } else if (made.file == TlsFile::kClientCa) {
+      line = s.client_ca_line;
+      key = "client_ca_file";
+    }
+    reader_.error(line, fmt::format("{}.{}", s.label, key), made.error);
+    return;
+  }
+  // A named https binding the certificate does not cover would fail every client's check.
+  for (size_t i = 0; i < c.bindings.size(); ++i) {
+    const Binding& b = c.bindings[i];
+    if (b.scheme != "https" || b.host_is_ip || b.host == "*" || made.context->covers(b.host)) {
+      continue;
+    }
+    const auto& names = made.context->names();
+    std::string listed;
+    for (size_t n = 0; n < names.size() && n < 3; ++n) {
+      listed += fmt::format("{}{}", n == 0 ? "" : ", ", quote(names[n]));
+    }
+    if (names.size() > 3) listed += ", ...";
+    reader_.warn(s.binding_lines[i], fmt::format("{}.bindings[{}]", s.label, i),
+                 fmt::format("certificate {} is not valid for {} (it names {})",
+                             quote(c.certificate.string()), quote(b.host),
+                             listed.empty() ? "no host" : listed));
   }
 }
 

@@ -29,6 +29,17 @@ constexpr std::array<std::string_view, 2> kTopKeys = {"server", "site"};
 // [server] keys
 
 constexpr ServerKey kServerKeys[] = {
+    {"admin",
+     [](Reader& r, ServerConfig& s, const Field& f) {
+       std::string text;
+       if (!r.read_string(f, text)) return;
+       std::string why;
+       if (auto admin = parse_admin(text, r.config_dir(), why)) {
+         s.admin = std::move(*admin);
+       } else {
+         r.error(f, why);
+       }
+     }},
     {"error_log",
      [](Reader& r, ServerConfig& s, const Field& f) {
        if (fs::path p; r.read_path(f, p)) s.error_log = resolve(r.config_dir(), p).string();
@@ -174,6 +185,45 @@ void set_arguments(Reader& r, SiteState& s, const Field& f) {
   r.read_string_list(f, s.config.arguments);
 }
 
+// A PEM file path: relative to the config file's folder, like physical_path.
+void set_tls_file(Reader& r, const Field& f, fs::path& out, uint32_t& line) {
+  fs::path raw;
+  if (!r.read_path(f, raw)) return;
+  out = resolve(r.config_dir(), raw);
+  line = f.line;
+}
+
+void set_min_tls_version(Reader& r, SiteState& s, const Field& f) {
+  if (f.node.is_floating_point() || f.node.is_integer()) {
+    r.error(f, fmt::format("expected \"1.2\" or \"1.3\" (a string), got {}", describe(f.node)));
+    return;
+  }
+  std::string text;
+  if (!r.read_string(f, text)) return;
+  if (text == "1.2") {
+    s.config.min_tls_version = TlsVersion::kTls12;
+  } else if (text == "1.3") {
+    s.config.min_tls_version = TlsVersion::kTls13;
+  } else {
+    r.error(f, fmt::format("expected \"1.2\" or \"1.3\", got {}", quote(text)));
+  }
+}
+
+void set_client_certificate(Reader& r, SiteState& s, const Field& f) {
+  std::string text;
+  if (!r.read_string(f, text)) return;
+  std::string mode = lower_ascii(text);
+  if (mode == "off") {
+    s.config.client_certificate = ClientCertificate::kOff;
+  } else if (mode == "optional") {
+    s.config.client_certificate = ClientCertificate::kOptional;
+  } else if (mode == "required") {
+    s.config.client_certificate = ClientCertificate::kRequired;
+  } else {
+    r.error(f, fmt::format("expected \"off\", \"optional\" or \"required\", got {}", quote(text)));
+  }
+}
+
 constexpr SiteKey kSiteKeys[] = {
     {"name", Scope::kBoth, true,
      [](Reader& r, SiteState& s, const Field& f) {
@@ -230,6 +280,10 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) {
        r.read_duration(f, s.config.startup_time_limit, 1s, 1h);
      }},
+    {"shutdown_time_limit", Scope::kBoth, false,
+     [](Reader& r, SiteState& s, const Field& f) {
+       r.read_duration(f, s.config.shutdown_time_limit, 0ms, 10min);
+     }},
     // in-process
     {"handler", Scope::kInProcess, true,
      [](Reader& r, SiteState& s, const Field& f) { r.read_path(f, s.config.handler); }},
@@ -241,6 +295,10 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) {
        r.read_size(f, s.config.max_request_body_size, 0, kU64Max);
      }},
+    {"shadow_copy_directory", Scope::kInProcess, false,
+     [](Reader& r, SiteState& s, const Field& f) {
+       r.read_path(f, s.config.shadow_copy_directory);
+     }},
     // out-of-process
     {"process_path", Scope::kOutOfProcess, true,
      [](Reader& r, SiteState& s, const Field& f) { r.read_path(f, s.config.process_path); }},
@@ -248,10 +306,6 @@ constexpr SiteKey kSiteKeys[] = {
     {"request_timeout", Scope::kOutOfProcess, false,
      [](Reader& r, SiteState& s, const Field& f) {
        r.read_duration(f, s.config.request_timeout, 1ms, kMaxTimeout);
-     }},
-    {"shutdown_time_limit", Scope::kOutOfProcess, false,
-     [](Reader& r, SiteState& s, const Field& f) {
-       r.read_duration(f, s.config.shutdown_time_limit, 0ms, 10min);
      }},
     {"rapid_fails_per_minute", Scope::kOutOfProcess, false,
      [](Reader& r, SiteState& s, const Field& f) {
@@ -265,6 +319,25 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) { r.read_int(f, s.config.processes, 1, 100); }},
     {"preload", Scope::kOutOfProcess, false,
      [](Reader& r, SiteState& s, const Field& f) { r.read_bool(f, s.config.preload); }},
+    // TLS (sites with an https binding)
+    {"redirect_to_https", Scope::kBoth, false,
+     [](Reader& r, SiteState& s, const Field& f) {
+       if (r.read_bool(f, s.config.redirect_to_https)) s.redirect_line = f.line;
+     }},
+    {"certificate", Scope::kHttps, true,
+     [](Reader& r, SiteState& s, const Field& f) {
+       set_tls_file(r, f, s.config.certificate, s.certificate_line);
+     }},
+    {"private_key", Scope::kHttps, true,
+     [](Reader& r, SiteState& s, const Field& f) {
+       set_tls_file(r, f, s.config.private_key, s.private_key_line);
+     }},
+    {"min_tls_version", Scope::kHttps, false, set_min_tls_version},
+    {"client_certificate", Scope::kHttps, false, set_client_certificate},
+    {"client_ca_file", Scope::kHttps, false,
+     [](Reader& r, SiteState& s, const Field& f) {
+       set_tls_file(r, f, s.config.client_ca_file, s.client_ca_line);
+     }},
 };
 
 template <class Key, size_t N>
@@ -296,13 +369,32 @@ std::span<const SiteKey> site_keys() {
   return kSiteKeys;
 }
 
-const char* scope_name(Scope scope) {
-  return scope == Scope::kInProcess ? "inprocess" : "outofprocess";
+const char* scope_sites(Scope scope) {
+  switch (scope) {
+    case Scope::kInProcess:
+      return "inprocess sites";
+    case Scope::kOutOfProcess:
+      return "outofprocess sites";
+    case Scope::kHttps:
+      return "sites with an https binding";
+    case Scope::kBoth:
+      break;
+  }
+  return "all sites";
 }
 
-bool in_scope(Scope scope, HostingModel model) {
-  return scope == Scope::kBoth ||
-         (scope == Scope::kInProcess) == (model == HostingModel::kInProcess);
+bool in_scope(Scope scope, const SiteConfig& site) {
+  switch (scope) {
+    case Scope::kBoth:
+      return true;
+    case Scope::kInProcess:
+      return site.hosting_model == HostingModel::kInProcess;
+    case Scope::kOutOfProcess:
+      return site.hosting_model == HostingModel::kOutOfProcess;
+    case Scope::kHttps:
+      return site.has_https();
+  }
+  return false;
 }
 
 std::string unknown_key_message(std::string_view key, Table where) {

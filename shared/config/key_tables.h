@@ -14,7 +14,8 @@
 
 namespace sitehost::config_detail {
 
-enum class Scope { kBoth, kInProcess, kOutOfProcess };
+// Which sites a key applies to: all, one hosting model, or sites with an https binding.
+enum class Scope { kBoth, kInProcess, kOutOfProcess, kHttps };
 enum class Table { kTop, kServer, kSite };
 
 // Per-site state that outlives the key passes.
@@ -27,6 +28,11 @@ struct SiteState {
   bool path_ok = true;  // false once `path` was rejected (skip the route check)
   uint32_t name_line = 0;
   std::vector<uint32_t> binding_lines;  // parallel to config.bindings
+  // Lines of the TLS keys that were read successfully (0 = absent or rejected).
+  uint32_t certificate_line = 0;
+  uint32_t private_key_line = 0;
+  uint32_t client_ca_line = 0;
+  uint32_t redirect_line = 0;
 };
 
 // A setter reads one value (recording any error through the Reader) into the model.
@@ -50,10 +56,12 @@ const SiteKey* find_site_key(std::string_view name);
 // Every [[site]] key, in documentation order.
 std::span<const SiteKey> site_keys();
 
-// "inprocess" or "outofprocess" (not meaningful for kBoth).
-const char* scope_name(Scope scope);
+// The sites a scoped key is for, as messages say it: "inprocess sites", "outofprocess sites",
+// "sites with an https binding" (not meaningful for kBoth).
+const char* scope_sites(Scope scope);
 
-bool in_scope(Scope scope, HostingModel model);
+// Whether a key of `scope` applies to the site read so far (its model and bindings).
+bool in_scope(Scope scope, const SiteConfig& site);
 
 // "unknown key "KEY"" plus, when there is one, a hint: the key's snake_case spelling, the table
 // it belongs in, or a known key of `where` within an edit distance of 2.

@@ -46,8 +46,8 @@ void Reader::error(uint32_t line, std::string_view key, std::string_view message
   errors_.push_back({line, fmt::format("{}:{}: {}: {}", file_, line, key, message)});
 }
 
-void Reader::warn(const Field& f, std::string_view message) {
-  warnings_.push_back({f.line, fmt::format("{}:{}: {}: {}", file_, f.line, f.key, message)});
+void Reader::warn(uint32_t line, std::string_view key, std::string_view message) {
+  warnings_.push_back({line, fmt::format("{}:{}: {}: {}", file_, line, key, message)});
 }
 
 bool Reader::read_bool(const Field& f, bool& out) {

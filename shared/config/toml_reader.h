@@ -38,7 +38,8 @@ class Reader {
 
   void error(uint32_t line, std::string_view key, std::string_view message);
   void error(const Field& f, std::string_view message) { error(f.line, f.key, message); }
-  void warn(const Field& f, std::string_view message);
+  void warn(uint32_t line, std::string_view key, std::string_view message);
+  void warn(const Field& f, std::string_view message) { warn(f.line, f.key, message); }
 
   // Readers: on success they store into `out` and return true; otherwise they record an error.
   bool read_bool(const Field& f, bool& out);

@@ -45,7 +45,7 @@ std::optional<uint16_t> parse_port(std::string_view text) {
 }  // namespace
 
 std::optional<Binding> parse_binding(std::string_view text, std::string& error) {
-  constexpr std::string_view kShape = "expected \"http://HOST:PORT\"";
+  constexpr std::string_view kShape = "expected \"http://HOST:PORT\" or \"https://HOST:PORT\"";
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
     error = fmt::format("{}, got {}", kShape, quote(text));
@@ -53,11 +53,7 @@ std::optional<Binding> parse_binding(std::string_view text, std::string& error) 
   }
   Binding binding;
   binding.scheme = lower_ascii(text.substr(0, sep));
-  if (binding.scheme == "https") {
-    error = "https bindings are not supported yet";
-    return std::nullopt;
-  }
-  if (binding.scheme != "http") {
+  if (binding.scheme != "http" && binding.scheme != "https") {
     error = fmt::format("unsupported scheme {}; {}", quote(binding.scheme), kShape);
     return std::nullopt;
   }
@@ -204,6 +200,69 @@ std::optional<std::vector<std::string>> split_arguments(std::string_view text, s
   }
   if (in_word) args.push_back(std::move(word));
   return args;
+}
+
+std::optional<AdminEndpoint> parse_admin(std::string_view text,
+                                         const std::filesystem::path& config_dir,
+                                         std::string& error) {
+  constexpr std::string_view kShape =
+      "expected a unix socket path, \"127.0.0.1:PORT\", \"[::1]:PORT\" or \"off\"";
+  AdminEndpoint admin;
+  if (text.empty()) {
+    error = fmt::format("{}, got \"\"", kShape);
+    return std::nullopt;
+  }
+  if (lower_ascii(text) == "off") {
+    admin.kind = AdminEndpoint::Kind::kOff;
+    return admin;
+  }
+  // An address has a ':' and no '/'; everything else is a socket path.
+  size_t colon = text.rfind(':');
+  if (colon != std::string_view::npos && text.find('/') == std::string_view::npos) {
+    std::string_view host = text.substr(0, colon);
+    auto port = parse_port(text.substr(colon + 1));
+    if (!port) {
+      error = fmt::format("invalid port {}; expected a number from 1 to 65535",
+                          quote(text.substr(colon + 1)));
+      return std::nullopt;
+    }
+    bool v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (v6) host = host.substr(1, host.size() - 2);
+    std::string ip = lower_ascii(host);
+    if (ip == "localhost") ip = "127.0.0.1";
+    in_addr a4{};
+    in6_addr a6{};
+    bool loopback = false;
+    if (!v6 && inet_pton(AF_INET, ip.c_str(), &a4) == 1) {
+      loopback = (ntohl(a4.s_addr) >> 24) == 127;
+    } else if (v6 && inet_pton(AF_INET6, ip.c_str(), &a6) == 1) {
+      loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+      ip = "::1";
+    } else {
+      error = fmt::format("{}, got {}", kShape, quote(text));
+      return std::nullopt;
+    }
+    if (!loopback) {
+      error = fmt::format(
+          "{} is not a loopback address; the admin API has no authentication, so it listens "
+          "only on a unix socket, 127.0.0.1 or [::1]",
+          quote(host));
+      return std::nullopt;
+    }
+    admin.kind = AdminEndpoint::Kind::kTcp;
+    admin.ip = ip;
+    admin.port = *port;
+    return admin;
+  }
+  std::string path = resolve(config_dir, std::filesystem::path(text)).string();
+  if (path.size() > 107) {  // sizeof(sockaddr_un::sun_path) - 1
+    error = fmt::format("unix socket path {} is too long ({} bytes; at most 107)", quote(path),
+                        path.size());
+    return std::nullopt;
+  }
+  admin.kind = AdminEndpoint::Kind::kSocket;
+  admin.path = std::move(path);
+  return admin;
 }
 
 bool valid_site_name(std::string_view name) {

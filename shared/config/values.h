@@ -12,7 +12,8 @@
 
 namespace sitehost::config_detail {
 
-// "http://HOST:PORT" (an optional lone trailing "/" is tolerated). On failure sets `error`.
+// "http://HOST:PORT" or "https://HOST:PORT" (an optional lone trailing "/" is tolerated). On
+// failure sets `error`.
 std::optional<Binding> parse_binding(std::string_view text, std::string& error);
 
 // "scheme://host:port" followed by `path`, with IPv6 hosts in brackets.
@@ -23,6 +24,12 @@ std::optional<std::string> normalize_app_path(std::string_view path, std::string
 
 // ANCM's `arguments` string: whitespace-separated words; double quotes group (and are removed).
 std::optional<std::vector<std::string>> split_arguments(std::string_view text, std::string& error);
+
+// `[server] admin`: "off", "127.0.0.1:PORT" (any 127.x.y.z), "[::1]:PORT", "localhost:PORT" or a
+// unix socket path (relative ones resolve against `config_dir`). On failure sets `error`.
+std::optional<AdminEndpoint> parse_admin(std::string_view text,
+                                         const std::filesystem::path& config_dir,
+                                         std::string& error);
 
 // 1-100 characters from A-Z a-z 0-9 . _ -, and neither "." nor "..".
 bool valid_site_name(std::string_view name);

@@ -13,8 +13,10 @@ namespace {
 uv_stream_t* as_stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 }  // namespace
 
-Connection::Connection(Server& server, uint16_t local_port)
+Connection::Connection(Server& server, uint16_t local_port,
+                       std::shared_ptr<const TlsListenerContext> tls)
     : server_(server), local_port_(local_port) {
+  if (tls) tls_ = std::make_unique<TlsState>(std::move(tls));
   uv_tcp_init(server.loop(), &tcp_);
   tcp_.data = this;
   deadline_.owner = this;
@@ -75,6 +77,11 @@ void Connection::on_deadline(int kind) {
 
 void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(handle->data);
+  if (self->tls_) {  // ciphertext goes to the session within the read callback
+    buf->base = self->server_.tls_read_buffer();
+    buf->len = Server::kTlsReadBufferSize;
+    return;
+  }
   if (!self->buf_) {
     self->buf_ = self->server_.buffers().acquire();
     self->cap_ = static_cast<uint32_t>(self->server_.buffers().buffer_size());
@@ -87,8 +94,20 @@ void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<Connection*>(stream->data);
   if (nread > 0) {
+    self->server_.metrics().add_received(static_cast<uint64_t>(nread));
     if (self->lingering_) return;  // discarding until the peer closes (buffer not advanced)
-    self->len_ += static_cast<uint32_t>(nread);
+    if (self->tls_) {
+      TlsSession& tls = self->tls_->session;
+      tls.feed(std::string_view(self->server_.tls_read_buffer(), static_cast<size_t>(nread)));
+      self->flush_tls_output();
+      if (tls.failed() || tls.peer_closed()) {
+        if (tls.failed()) self->server_.log().info("tls: closing connection: {}", tls.error());
+        self->on_peer_gone();
+        return;
+      }
+    } else {
+      self->len_ += static_cast<uint32_t>(nread);
+    }
     self->process();
     return;
   }
@@ -129,6 +148,8 @@ void Connection::begin_request() {
 
 void Connection::go_idle() {
   release_buffer();
+  if (tls_ && !tls_->session.has_buffered_input() && !tls_->session.has_ciphertext())
+    tls_->session.release_buffers();
   if (draining_ || server_.shutting_down()) {
     close_after_response();
     return;
@@ -136,8 +157,31 @@ void Connection::go_idle() {
   arm_deadline(kKeepaliveDeadline);
 }
 
+bool Connection::pump_tls_input() {
+  TlsSession& tls = tls_->session;
+  if (!tls.handshake_done() && !tls.has_buffered_input()) return true;
+  if (!buf_) {
+    buf_ = server_.buffers().acquire();
+    cap_ = static_cast<uint32_t>(server_.buffers().buffer_size());
+    len_ = parsed_ = head_end_ = 0;
+  }
+  while (len_ < cap_) {
+    size_t n = tls.read_plain(buf_.get() + len_, cap_ - len_);
+    if (n == 0) break;
+    len_ += static_cast<uint32_t>(n);
+  }
+  flush_tls_output();
+  if (tls.failed()) {
+    server_.log().info("tls: closing connection: {}", tls.error());
+    on_peer_gone();
+    return false;
+  }
+  return true;
+}
+
 void Connection::process() {
   if (handle_closed_ || lingering_) return;
+  if (tls_ && !pump_tls_input()) return;
   if (!ctx_) {
     if (parsed_ == len_) {
       go_idle();
@@ -188,7 +232,12 @@ void Connection::fill_request_info() {
   i.expect_continue = h.expect_continue;
   i.is_head = h.is_head;
   i.upgrade = h.upgrade;
-  i.tls = false;
+  i.tls = tls_ != nullptr;
+  if (tls_ && !tls_->peer_certificate_read) {
+    tls_->peer_certificate = tls_->session.peer_certificate_der();
+    tls_->peer_certificate_read = true;
+  }
+  i.client_certificate = tls_ ? std::string_view(tls_->peer_certificate) : std::string_view();
   if (!ctx_->addresses_known) {
     std::memcpy(&ctx_->remote, &peer_, sizeof peer_);
     std::memcpy(&ctx_->local, &local_, sizeof local_);
@@ -219,6 +268,18 @@ void Connection::dispatch() {
   ctx_->site_config = match.route->config;
   info.path_base = match.path_base;
   info.path = match.path;
+  const SiteConfig& site = *ctx_->site_config;
+  if (site.redirect_to_https && !tls_) {
+    redirect_to_https(site);
+    return;
+  }
+  // SNI picked the certificate (and the client-certificate check) of another site than the
+  // Host header names: do not let a lax site's handshake reach a strict site.
+  if (tls_ && site.client_certificate != ClientCertificate::kOff &&
+      tls_->session.context().settings().site != site.name) {
+    fail_request(421, 0, "the TLS handshake was made for another site");
+    return;
+  }
   // Request filtering (IIS maxAllowedContentLength) comes before the application sees anything.
   const uint64_t limit = ctx_->site_config->max_allowed_content_length;
   if (info.content_length && *info.content_length > limit) {
@@ -231,6 +292,27 @@ void Connection::dispatch() {
     server_.log().debug("dispatch {} {} to site {}", info.method, info.target,
                         ctx_->site_config->name);
   ctx_->site->handle(*this);
+}
+
+void Connection::redirect_to_https(const SiteConfig& site) {
+  const RequestInfo& info = ctx_->info;
+  uint16_t port = 443;
+  std::string_view host = host_without_port(info.host);
+  for (const Binding& b : site.bindings)
+    if (b.scheme == "https") {
+      port = b.port;
+      if (host.empty() && b.host != "*") host = b.host;
+      break;
+    }
+  std::string location = "https://";
+  bool v6 = host.find(':') != std::string_view::npos;
+  location.append(v6 ? "[" : "").append(host).append(v6 ? "]" : "");
+  if (port != 443) location.append(":").append(std::to_string(port));
+  location.append(info.target.starts_with("/") ? info.target : std::string_view(info.path));
+  ctx_->dispatched = true;
+  set_status(308, {});
+  add_header("Location", location);
+  finish();
 }
 
 void Connection::feed_body() {
@@ -251,14 +333,21 @@ void Connection::feed_body() {
     return;
   }
   auto& parser = c.parser;
-  while (!c.body_paused && parsed_ < len_ && parser.state() == http::RequestParser::State::kBody &&
-         !c.body_error && !c.finished) {
-    size_t n = parser.feed(buf_.get() + parsed_, len_ - parsed_, this);
-    parsed_ += static_cast<uint32_t>(n);
-    if (n == 0) break;
-  }
-  if (parser.state() == http::RequestParser::State::kBody && parsed_ == len_)
+  for (;;) {
+    while (!c.body_paused && parsed_ < len_ &&
+           parser.state() == http::RequestParser::State::kBody && !c.body_error && !c.finished) {
+      size_t n = parser.feed(buf_.get() + parsed_, len_ - parsed_, this);
+      parsed_ += static_cast<uint32_t>(n);
+      if (n == 0) break;
+    }
+    if (parser.state() != http::RequestParser::State::kBody || parsed_ != len_) break;
     parsed_ = len_ = head_end_;  // every body byte was delivered: reuse the space after the head
+    // TLS may hold more decrypted body than the buffer took last time.
+    if (!tls_ || c.body_paused || c.body_error || c.finished || handle_closed_ ||
+        !tls_->session.has_buffered_input() || !pump_tls_input() || parsed_ == len_)
+      break;
+  }
+  if (handle_closed_) return;  // the session failed: on_peer_gone() told the reader
   if (c.body_error) {
     keep_alive_ = false;
     c.reader->on_body_error(c.body_error);
@@ -348,6 +437,10 @@ void Connection::close_after_response() {
   // unread request bytes do not turn into a RST that destroys the response in flight.
   lingering_ = true;
   release_buffer();
+  if (tls_ && tls_->session.handshake_done() && !tls_->session.failed()) {
+    tls_->session.shutdown();  // close_notify before our FIN
+    flush_tls_output();
+  }
   if (ctx_) server_.return_context(std::move(ctx_));
   arm_deadline(kLingerDeadline);
   shutdown_req_ = std::make_unique<uv_shutdown_t>();

@@ -10,6 +10,7 @@
 
 #include "shared/frontend/request_context.h"
 #include "shared/net/deadline_queue.h"
+#include "shared/net/tls_session.h"
 #include "shared/site/exchange.h"
 
 namespace sitehost {
@@ -19,7 +20,9 @@ struct WriteRequest;
 
 class Connection final : public Exchange, private http::BodySink {
  public:
-  Connection(Server& server, uint16_t local_port);
+  // `tls`: the listener's certificates for an HTTPS connection, null for plain HTTP.
+  Connection(Server& server, uint16_t local_port,
+             std::shared_ptr<const TlsListenerContext> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -71,6 +74,7 @@ class Connection final : public Exchange, private http::BodySink {
   void process();
   void parse_head();
   void feed_body();
+  void redirect_to_https(const SiteConfig& site);
   void dispatch();
   void fill_request_info();
   void update_reading();
@@ -91,6 +95,11 @@ class Connection final : public Exchange, private http::BodySink {
   void fail_request(int status, int substatus, std::string_view detail);
   void send_error_page(const HttpError& error);
   void log_access();
+
+  // TLS: ciphertext in, plaintext into the read buffer; records out.
+  bool pump_tls_input();  // false when the session failed (the connection is closing)
+  void flush_tls_output();
+  void send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count);
 
   // Closing.
   void close_after_response();
@@ -115,6 +124,14 @@ class Connection final : public Exchange, private http::BodySink {
   Server& server_;
   Deadline deadline_;
   std::unique_ptr<uv_shutdown_t> shutdown_req_;  // only while lingering
+  struct TlsState {
+    explicit TlsState(std::shared_ptr<const TlsListenerContext> listener)
+        : session(std::move(listener)) {}
+    TlsSession session;
+    std::string peer_certificate;  // DER, read once after the handshake
+    bool peer_certificate_read = false;
+  };
+  std::unique_ptr<TlsState> tls_;  // null for plain HTTP
   std::unique_ptr<char[]> buf_;
   std::unique_ptr<RequestContext> ctx_;
   uint32_t cap_ = 0;

@@ -101,7 +101,7 @@ std::string& Connection::serialize_head() {
   RequestContext& c = *ctx_;
   const int st = c.status;
   c.tunnel = st == 101 && c.info.upgrade;
-  c.no_body = c.info.is_head || (st < 200) || st == 204 || st == 304;
+  c.no_body = !c.tunnel && (c.info.is_head || (st < 200) || st == 204 || st == 304);
   std::string& h = c.head;
   h.clear();
   h.append("HTTP/1.1 ");
@@ -114,6 +114,7 @@ std::string& Connection::serialize_head() {
   if (c.tunnel) {
     keep_alive_ = false;  // after the tunnel the connection is done
     h.append("Connection: upgrade\r\n\r\n");
+    c.head_sent = true;
     return h;
   }
   if (st >= 200 && st != 204) {
@@ -141,8 +142,35 @@ std::string& Connection::serialize_head() {
 }
 
 void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count) {
+  if (!tls_) {
+    send(std::move(req), bufs, count);
+    return;
+  }
+  std::string_view pieces[4];
+  for (unsigned i = 0; i < count; ++i) pieces[i] = std::string_view(bufs[i].base, bufs[i].len);
+  if (!tls_->session.write_plain(std::span<const std::string_view>(pieces, count))) {
+    WriteDone done = req->done;
+    server_.return_write(std::move(req));
+    complete_later(done, UV_EPROTO);
+    return;
+  }
+  tls_->session.take_ciphertext(req->cipher);
+  uv_buf_t cipher = uv_buf_init(req->cipher.data(), static_cast<unsigned>(req->cipher.size()));
+  send(std::move(req), &cipher, 1);
+}
+
+void Connection::flush_tls_output() {
+  if (!tls_->session.has_ciphertext() || handle_closed_) return;
+  auto req = server_.take_write();
+  tls_->session.take_ciphertext(req->cipher);
+  uv_buf_t cipher = uv_buf_init(req->cipher.data(), static_cast<unsigned>(req->cipher.size()));
+  send(std::move(req), &cipher, 1);
+}
+
+void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count) {
   size_t bytes = 0;
   for (unsigned i = 0; i < count; ++i) bytes += bufs[i].len;
+  server_.metrics().add_sent(bytes);
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (pending_writes_ == 0 && tcp_.write_queue_size == 0) {
     // Nothing queued: write now. A complete write skips libuv's write queue (and the epoll
@@ -152,7 +180,7 @@ void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, 
       WriteDone done = req->done;
       server_.return_write(std::move(req));
       complete_later(done, 0);
-      if (ctx_->finished) server_.defer(this);
+      if (ctx_ && ctx_->finished) server_.defer(this);
       return;
     }
     if (written < 0 && written != UV_EAGAIN) {
@@ -364,6 +392,7 @@ void Connection::end_exchange() {
 }
 
 void Connection::log_access() {
+  server_.metrics().exchange_done(*ctx_);  // once per exchange, like the access log line
   if (!server_.log().access_enabled()) return;
   const RequestContext& c = *ctx_;
   char peer[64] = "-";

@@ -4,7 +4,10 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
+
+#include "shared/net/tls_sni.h"
 
 namespace sitehost {
 
@@ -23,6 +26,10 @@ class Listener {
   // Accepts the waiting connection into `connection`. False when none is waiting or it failed.
   bool accept_pending(Connection& connection);
   uint16_t port() const { return port_; }
+  // HTTPS listeners carry the port's certificates (null: plain HTTP). A reload swaps them;
+  // open connections keep the ones they started with.
+  const std::shared_ptr<const TlsListenerContext>& tls() const { return tls_; }
+  void set_tls(std::shared_ptr<const TlsListenerContext> tls) { tls_ = std::move(tls); }
   // Closes the socket; the object must stay alive until closed() is true.
   void close();
   bool closed() const { return closed_; }
@@ -38,6 +45,7 @@ class Listener {
   uint16_t port_;
   std::string key_;
   uv_tcp_t tcp_;
+  std::shared_ptr<const TlsListenerContext> tls_;
   bool initialized_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -11,6 +11,7 @@
 #include "inproc/inproc_site.h"
 #include "proxy/proxy_site.h"
 #include "shared/config/config_loader.h"
+#include "shared/frontend/ctl.h"
 #include "shared/frontend/server.h"
 #include "shared/log/logger.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: sitehost [options]\n"
+    "       sitehost ctl [-c FILE] status | reload [SITE] | stop | metrics\n"
     "\n"
     "  -c, --config FILE   configuration file (TOML); default /etc/sitehost/sitehost.toml\n"
     "  -t, --check         validate the configuration and exit (0 = valid, 1 = invalid)\n"
@@ -63,6 +65,7 @@ int parse_options(int argc, char** argv, Options& options) {
 int main(int argc, char** argv) {
   using namespace sitehost;
   Options options;
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return run_ctl(argc, argv, options.config.c_str());
   if (int code = parse_options(argc, argv, options); code >= 0) return code;
 
   LoadResult loaded = load_config(options.config);
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
     Server server(&loop, log,
                   {{HostingModel::kInProcess, make_inproc_site},
                    {HostingModel::kOutOfProcess, make_proxy_site}});
+    server.enable_admin();
     std::string error = server.start(std::move(*loaded.config));
     if (!error.empty()) {
       log.error("cannot start: {}", error);

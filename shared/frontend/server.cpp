@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "shared/config/config_loader.h"
+#include "shared/frontend/admin_server.h"
+#include "shared/frontend/app_offline.h"
 #include "shared/frontend/connection.h"
 #include "shared/frontend/listener.h"
 
@@ -69,11 +71,13 @@ Server::Server(uv_loop_t* loop, Logger& log, std::map<HostingModel, SiteFactory>
   site_context_.loop = loop_;
   site_context_.log = &log_;
   site_context_.server = &config_.server;
+  site_context_.metrics = &metrics_;
 }
 
 Server::~Server() = default;
 
 std::string Server::start(Config config) {
+  if (admin_enabled_ && !admin_) admin_ = std::make_unique<AdminServer>(*this);
   std::string error = apply(std::move(config), true);
   if (!error.empty()) {
     close_own_handles();
@@ -118,6 +122,10 @@ std::string Server::apply(Config config, bool initial) {
     if (!error.empty()) return error;
   }
 
+  // Certificates first: a bad one rejects the whole config (the running one stays).
+  TlsListenersResult tls = build_tls_listeners(config.sites);
+  if (!tls.error.empty()) return tls.error;
+
   std::map<std::string, std::unique_ptr<Listener>> opened;
   std::string error = open_listeners(config, opened);
   if (!error.empty()) {
@@ -139,12 +147,24 @@ std::string Server::apply(Config config, bool initial) {
     } else {
       entry.config = std::make_shared<const SiteConfig>(sc);
       auto factory = factories_.find(sc.hosting_model);
-      if (factory == factories_.end()) return fmt::format("site {}: no hosting model", sc.name);
-      SiteContext context = site_context_;
-      entry.site = factory->second(*entry.config, context);
+      if (factory == factories_.end()) {
+        error = fmt::format("site {}: no hosting model", sc.name);
+        break;
+      }
+      entry.site = std::make_shared<ManagedSite>(
+          entry.config, factory->second, site_context_, metrics_.site(sc),
+          [this](std::shared_ptr<Site> retired) { stop_site(std::move(retired)); });
     }
     for (const auto& b : sc.bindings) router->add(Route{b, sc.path, entry.site, entry.config});
     sites.emplace(sc.name, std::move(entry));
+  }
+  if (error.empty() && admin_) error = admin_->listen(s.admin);
+  if (!error.empty()) {
+    for (auto& [key, l] : opened) {
+      l->close();
+      closing_listeners_.push_back(std::move(l));
+    }
+    return error;
   }
 
   // Commit: from here on nothing fails.
@@ -165,9 +185,21 @@ std::string Server::apply(Config config, bool initial) {
     it = listeners_.erase(it);
   }
   for (auto& [key, l] : opened) {
-    log_.info("listening on {}", key);
+    log_.info("listening on {}{}", key, tls.listeners.count(l->port()) ? " (https)" : "");
     listeners_.emplace(key, std::move(l));
   }
+  // New certificates apply to new connections; open ones keep theirs.
+  for (auto& [key, l] : listeners_) {
+    auto it = tls.listeners.find(l->port());
+    l->set_tls(it == tls.listeners.end() ? nullptr : it->second);
+  }
+  // Connections that came in on a port no longer listened on finish their exchange and close.
+  std::set<uint16_t> ports;
+  for (const auto& [key, l] : listeners_) ports.insert(l->port());
+  std::vector<Connection*> orphans;
+  for (auto& c : connections_)
+    if (!ports.count(c->local_port_)) orphans.push_back(c.get());
+  for (Connection* c : orphans) c->drain();
   sites_ = std::move(sites);
   router_ = std::move(router);
   if (!buffers_ || buffers_->buffer_size() != buffer_size_for(s))
@@ -184,21 +216,29 @@ std::string Server::apply(Config config, bool initial) {
   return {};
 }
 
-void Server::reload() {
-  if (shutting_down_) return;
+std::string Server::reload(std::string* summary) {
+  if (shutting_down_) return "shutting down";
   log_.info("reloading {}", config_.file.string());
   LoadResult result = load_config(config_.file);
-  if (!result.config) {
-    log_.error("reload failed, keeping the running config: {}", result.error);
-    return;
-  }
-  size_t count = result.config->sites.size();
-  std::string error = apply(std::move(*result.config), false);
+  std::string error = std::move(result.error);
+  size_t count = result.config ? result.config->sites.size() : 0;
+  if (result.config) error = apply(std::move(*result.config), false);
+  metrics_.reload_done(error.empty());
   if (!error.empty()) {
     log_.error("reload failed, keeping the running config: {}", error);
-    return;
+    return error;
   }
   log_.info("config reloaded: {} site(s)", count);
+  if (summary) *summary = fmt::format("config reloaded: {} site(s)", count);
+  return {};
+}
+
+bool Server::reload_site(std::string_view name, std::string& message) {
+  auto it = sites_.find(std::string(name));
+  if (it == sites_.end() || shutting_down_) return false;
+  message = it->second.site->reload_app();
+  log_.info("{}", message);
+  return true;
 }
 
 void Server::stop_site(std::shared_ptr<Site> site) {
@@ -219,7 +259,7 @@ void Server::stop_site(std::shared_ptr<Site> site) {
 
 void Server::on_listener_ready(Listener* listener) {
   if (shutting_down_ || connections_.size() >= config_.server.max_connections) return;
-  auto connection = std::make_unique<Connection>(*this, listener->port());
+  auto connection = std::make_unique<Connection>(*this, listener->port(), listener->tls());
   Connection& c = *connection;
   connections_.push_front(std::move(connection));
   c.self = connections_.begin();
@@ -321,6 +361,7 @@ void Server::begin_shutdown() {
     closing_listeners_.push_back(std::move(l));
   }
   listeners_.clear();
+  if (admin_) admin_->stop_listening();
   std::vector<Connection*> all;
   for (auto& c : connections_) all.push_back(c.get());
   for (Connection* c : all) c->drain();
@@ -364,6 +405,7 @@ void Server::close_own_handles() {
     closing_listeners_.push_back(std::move(l));
   }
   listeners_.clear();
+  if (admin_) admin_->close();
   auto close = [](auto* h) {
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h)))
       uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shared/config/config.h"
+#include "shared/frontend/metrics.h"
 #include "shared/frontend/request_context.h"
 #include "shared/frontend/router.h"
 #include "shared/log/logger.h"
@@ -21,8 +22,10 @@
 
 namespace sitehost {
 
+class AdminServer;
 class Connection;
 class Listener;
+class ManagedSite;
 
 struct WriteRequest {
   uv_write_t req;
@@ -30,6 +33,7 @@ struct WriteRequest {
   WriteDone done;
   size_t bytes = 0;
   char chunk_header[24];
+  std::string cipher;  // TLS records of this write (capacity kept across reuse)
 };
 
 enum DeadlineKind { kHeaderDeadline = 0, kKeepaliveDeadline = 1, kLingerDeadline = 2 };
@@ -47,8 +51,18 @@ class Server {
   int run();
 
   // Re-reads the config file; keeps the old config on any error (logged with file:line).
-  void reload();
+  // Returns that error, or "" with `summary` (when given) saying what was applied.
+  std::string reload(std::string* summary = nullptr);
+  // Reloads one site (`ctl reload SITE`); false when there is no such site.
+  bool reload_site(std::string_view name, std::string& message);
   void begin_shutdown();
+
+  // The sitehost binary serves the admin API (`[server] admin`); call before start().
+  void enable_admin() { admin_enabled_ = true; }
+  Metrics& metrics() { return metrics_; }
+  // The admin API's documents (admin_status.cpp).
+  std::string status_json() const;
+  std::string metrics_text() const;
 
   // --- for connections ---
   uv_loop_t* loop() const { return loop_; }
@@ -68,6 +82,10 @@ class Server {
   }
   void return_write(std::unique_ptr<WriteRequest> w) { writes_.release(std::move(w)); }
   DeadlineQueue& deadlines(int kind) { return *deadlines_[kind]; }
+  // Where TLS connections read ciphertext: it is handed to the session within the read
+  // callback, so one buffer serves every connection.
+  char* tls_read_buffer() { return tls_read_buffer_.get(); }
+  static constexpr size_t kTlsReadBufferSize = 64 * 1024;
   const Router& router() const { return *router_; }
   std::string_view date_header();  // "Date: ...\r\n", cached per second
   void defer(Connection* c);
@@ -77,7 +95,7 @@ class Server {
  private:
   struct SiteEntry {
     std::shared_ptr<const SiteConfig> config;
-    std::shared_ptr<Site> site;
+    std::shared_ptr<ManagedSite> site;  // app_offline.h: wraps the hosting model's Site
   };
   std::string apply(Config config, bool initial);
   std::string open_listeners(const Config& config,
@@ -92,9 +110,14 @@ class Server {
   uv_loop_t* loop_;
   Logger& log_;
   std::map<HostingModel, SiteFactory> factories_;
+  Metrics metrics_;  // before everything that counts into it
+  std::unique_ptr<AdminServer> admin_;
+  bool admin_enabled_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   Config config_;
   http::Limits limits_;
   std::unique_ptr<BufferPool> buffers_;
+  std::unique_ptr<char[]> tls_read_buffer_ = std::make_unique<char[]>(kTlsReadBufferSize);
   ObjectPool<RequestContext> contexts_{1024};
   ObjectPool<WriteRequest> writes_{4096};
   std::unique_ptr<DeadlineQueue> deadlines_[3];

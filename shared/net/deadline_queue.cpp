@@ -9,7 +9,9 @@ DeadlineQueue::DeadlineQueue(uv_loop_t* loop, Duration timeout, ExpireFn expire,
   head_.prev = head_.next = &head_;
 }
 
-bool DeadlineQueue::contains(const DeadlineNode& node) const { return node.linked(); }
+bool DeadlineQueue::contains(const DeadlineNode& node) const {
+  return node.linked();
+}
 
 void DeadlineQueue::arm(DeadlineNode& node) {
   if (node.linked()) disarm(node);

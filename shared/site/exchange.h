@@ -43,6 +43,7 @@ struct RequestInfo {
   bool is_head = false;
   bool upgrade = false;  // carries Connection: upgrade + Upgrade (tunnel after a 101)
   bool tls = false;
+  std::string_view client_certificate;  // DER of the verified TLS client certificate, or ""
   const sockaddr_storage* remote = nullptr;
   const sockaddr_storage* local = nullptr;
 

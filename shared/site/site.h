@@ -14,12 +14,16 @@
 namespace sitehost {
 
 class Logger;
+class Metrics;
 
 // What a site gets from the server that owns it.
 struct SiteContext {
   uv_loop_t* loop = nullptr;
   Logger* log = nullptr;
   const ServerConfig* server = nullptr;  // stays valid for the site's life
+  // Counters for /metrics (shared/frontend/metrics.h): `metrics->site(config)` gives the site's
+  // own. Null when the site runs outside a Server (unit tests).
+  Metrics* metrics = nullptr;
 };
 
 class Site {
@@ -36,6 +40,12 @@ class Site {
 
   // Optional: start work before the first request (preload); default does nothing.
   virtual void start() {}
+  virtual void reload() {}  // `ctl reload SITE`: swap in a fresh instance of the app (hot swap)
+
+  // Optional: what the hosting model can tell about itself for `GET /status`, as one JSON object
+  // (e.g. {"state":"running","generation":3,"pids":[41,42],"restarts":1,"last_error":"..."}),
+  // shown as the site's "app" member. Empty (the default) = nothing to add. Loop thread.
+  virtual std::string status_json() const { return {}; }
 };
 
 using SiteFactory =

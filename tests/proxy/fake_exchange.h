@@ -37,7 +37,8 @@ inline bool run_until(uv_loop_t* loop, const std::function<bool()>& done,
                       std::chrono::milliseconds timeout) {
   uv_timer_t tick;
   uv_timer_init(loop, &tick);
-  uv_timer_start(&tick, [](uv_timer_t*) {}, 5, 5);
+  uv_timer_start(
+      &tick, [](uv_timer_t*) {}, 5, 5);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool ok = done();
   while (!ok && std::chrono::steady_clock::now() < deadline) {
@@ -82,8 +83,10 @@ class FakeExchange final : public Exchange {
     for (auto& v : views_)
       if (ieq(v.name, "host")) info_.host = v.value;
     uint64_t body_size = o_.generated_body ? o_.generated_body : o_.body.size();
-    if (o_.chunked) info_.chunked = true;
-    else if (body_size || o_.method == "POST") info_.content_length = body_size;
+    if (o_.chunked)
+      info_.chunked = true;
+    else if (body_size || o_.method == "POST")
+      info_.content_length = body_size;
     info_.has_body = body_size > 0 || o_.chunked;
     info_.is_head = o_.method == "HEAD";
     info_.upgrade = o_.upgrade;
@@ -261,13 +264,16 @@ class FakeExchange final : public Exchange {
         deliver_body_chunk();
       }
     }
-    bool more_body = reader_ && !paused_ && !ended_ && !aborted_ &&
-                     ((!tunnel_reading_ && !body_done_ && info_.has_body) ||
-                      (tunnel_reading_ && (!tunnel_in_.empty() || (tunnel_eof_ && !tunnel_eof_sent_))));
-    if (more_body) schedule(0);
+    bool more_body =
+        reader_ && !paused_ && !ended_ && !aborted_ &&
+        ((!tunnel_reading_ && !body_done_ && info_.has_body) ||
+         (tunnel_reading_ && (!tunnel_in_.empty() || (tunnel_eof_ && !tunnel_eof_sent_))));
+    if (more_body)
+      schedule(0);
     else if (!pending_.empty())
-      schedule(pending_.front().fail ? 0
-                                     : (pending_.front().due > now ? pending_.front().due - now : 0));
+      schedule(pending_.front().fail
+                   ? 0
+                   : (pending_.front().due > now ? pending_.front().due - now : 0));
   }
 
   void deliver_body_chunk() {

@@ -54,8 +54,8 @@ struct Req {
 };
 
 TEST(HeaderRules, HopByHopNames) {
-  for (const char* n : {"Connection", "keep-alive", "TE", "Trailer", "Transfer-Encoding",
-                        "Upgrade", "Proxy-Connection", "proxy-authorization"})
+  for (const char* n : {"Connection", "keep-alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+                        "Proxy-Connection", "proxy-authorization"})
     EXPECT_TRUE(is_hop_by_hop(n)) << n;
   for (const char* n : {"Host", "Content-Length", "Te-x", "Accept", "Upgrade-Insecure-Requests"})
     EXPECT_FALSE(is_hop_by_hop(n)) << n;
@@ -178,10 +178,10 @@ TEST(HeaderRules, MissingHostAdded) {
 }
 
 TEST(HeaderRules, ResponseFilter) {
-  std::vector<HeaderView> h{{"Connection", "close, X-Hop"}, {"X-Hop", "1"},
+  std::vector<HeaderView> h{{"Connection", "close, X-Hop"},   {"X-Hop", "1"},
                             {"Transfer-Encoding", "chunked"}, {"Keep-Alive", "x"},
-                            {"Upgrade", "websocket"}, {"Content-Type", "text/plain"},
-                            {"Proxy-Authenticate", "x"}, {"Set-Cookie", "a=b"}};
+                            {"Upgrade", "websocket"},         {"Content-Type", "text/plain"},
+                            {"Proxy-Authenticate", "x"},      {"Set-Cookie", "a=b"}};
   std::vector<std::string> passed;
   for (const auto& x : h)
     if (pass_response_header(h, x, false)) passed.emplace_back(x.name);

@@ -28,7 +28,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-fs::path children() { return source_dir() / "tests/proxy/children"; }
+fs::path children() {
+  return source_dir() / "tests/proxy/children";
+}
 
 long json_int(const std::string& json, const std::string& key) {
   auto at = json.find("\"" + key + "\": ");
@@ -38,7 +40,9 @@ long json_int(const std::string& json, const std::string& key) {
 bool has_header(const std::string& json, const std::string& name, const std::string& value) {
   return json.find("[\"" + name + "\", \"" + value + "\"]") != std::string::npos;
 }
-bool process_gone(long pid) { return pid > 0 && !fs::exists(fs::path("/proc") / std::to_string(pid)); }
+bool process_gone(long pid) {
+  return pid > 0 && !fs::exists(fs::path("/proc") / std::to_string(pid));
+}
 long elapsed_ms(Clock::time_point since) {
   return static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
@@ -47,7 +51,8 @@ long status_kb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   return -1;
 }
 
@@ -133,29 +138,32 @@ TEST_F(ProxyIntegration, ForwardsWithHeaderRulesAndKeepAlive) {
   EXPECT_EQ(json_int(r2->body, "body_length"), 5);
   EXPECT_EQ(json_int(r1->body, "client_port"), json_int(r2->body, "client_port"));
   // Chunked upload, re-framed for the child.
-  ASSERT_TRUE(c.send("PUT /z HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("PUT /z HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
   auto r3 = c.read_response();
   ASSERT_TRUE(r3);
   EXPECT_EQ(json_int(r3->body, "body_length"), 7);
 }
 
 TEST_F(ProxyIntegration, SitehostAppRejectsRequestsWithoutToken) {
-  start(fmt::format("process_path = \"{}\"\narguments = [\"{}\"]\n",
-                    sitehost_app_binary().string(), (apps_dir() / "info.so").string()));
+  start(fmt::format("process_path = \"{}\"\narguments = [\"{}\"]\n", sitehost_app_binary().string(),
+                    (apps_dir() / "info.so").string()));
   auto through = get("/");
   ASSERT_TRUE(through) << sitehost_->log();
   EXPECT_EQ(through->status, 200) << through->body;
   std::smatch m;
   std::string log = sitehost_->log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex("as pid (\\d+) on 127\\.0\\.0\\.1:(\\d+)"))) << log;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("as pid (\\d+) on 127\\.0\\.0\\.1:(\\d+)")))
+      << log;
   auto child_port = static_cast<uint16_t>(std::stoi(m[2]));
   long child_pid = std::stol(m[1]);
   auto direct = http_request(child_port, "GET", "/");
   ASSERT_TRUE(direct);
   EXPECT_EQ(direct->status, 400);
   Client c(child_port);
-  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: h\r\nMS-ASPNETCORE-TOKEN: nope\r\n\r\n")) << sitehost_->log();
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: h\r\nMS-ASPNETCORE-TOKEN: nope\r\n\r\n"))
+      << sitehost_->log();
   auto wrong = c.read_response();
   ASSERT_TRUE(wrong) << c.pending() << child_port << "\n" << sitehost_->log();
   EXPECT_EQ(wrong->status, 400);
@@ -166,8 +174,9 @@ TEST_F(ProxyIntegration, SitehostAppRejectsRequestsWithoutToken) {
 
 TEST_F(ProxyIntegration, StockPythonHttpServer) {
   std::ofstream(app_ / "file.txt") << "served by python3 -m http.server\n";
-  start("process_path = \"/bin/sh\"\narguments = [\"-c\", \"echo $$ >> pids; exec python3 -m "
-        "http.server --bind 127.0.0.1 $ASPNETCORE_PORT\"]\n");
+  start(
+      "process_path = \"/bin/sh\"\narguments = [\"-c\", \"echo $$ >> pids; exec python3 -m "
+      "http.server --bind 127.0.0.1 $ASPNETCORE_PORT\"]\n");
   auto r = get("/file.txt");
   ASSERT_TRUE(r) << sitehost_->log();
   EXPECT_EQ(r->status, 200);
@@ -188,12 +197,14 @@ TEST_F(ProxyIntegration, LargeBodiesBothWaysWithBoundedRss) {
 
   {  // upload
     Client c(port_, 30s);
-    ASSERT_TRUE(c.send(fmt::format("PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", kLarge)));
+    ASSERT_TRUE(c.send(
+        fmt::format("PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", kLarge)));
     std::string block(1 << 20, 'u');
     for (uint64_t sent = 0; sent < kLarge; sent += block.size()) ASSERT_TRUE(c.send(block));
     auto r = c.read_response();
     ASSERT_TRUE(r);
-    EXPECT_EQ(json_int(r->body, "body_length"), static_cast<long>(kLarge)) << r->status << r->body.substr(0, 2000) << sitehost_->log();
+    EXPECT_EQ(json_int(r->body, "body_length"), static_cast<long>(kLarge))
+        << r->status << r->body.substr(0, 2000) << sitehost_->log();
   }
   {  // download, counted, not kept
     Client c(port_, 30s);
@@ -224,7 +235,8 @@ TEST_F(ProxyIntegration, LargeBodiesBothWaysWithBoundedRss) {
     EXPECT_EQ(body, kLarge);
   }
   long peak_kb = status_kb(pid, "VmHWM");
-  EXPECT_LT(peak_kb - base_kb, 64 * 1024) << "sitehost grew from " << base_kb << " kB to " << peak_kb;
+  EXPECT_LT(peak_kb - base_kb, 64 * 1024)
+      << "sitehost grew from " << base_kb << " kB to " << peak_kb;
 }
 
 TEST_F(ProxyIntegration, RequestTimeoutIs5023WithinOneSecond) {
@@ -296,7 +308,8 @@ TEST_F(ProxyIntegration, ChildThatNeverStartsShowsItsOutput) {
 }
 
 TEST_F(ProxyIntegration, StdoutLogFileNaming) {
-  start(python_site("echo.py", "stdout_log_enabled = true\nstdout_log_file = \"logs/app/stdout\"\n"));
+  start(
+      python_site("echo.py", "stdout_log_enabled = true\nstdout_log_file = \"logs/app/stdout\"\n"));
   auto r = get("/");
   ASSERT_TRUE(r);
   long pid = json_int(r->body, "pid");
@@ -305,7 +318,8 @@ TEST_F(ProxyIntegration, StdoutLogFileNaming) {
   for (auto& e : fs::directory_iterator(app_ / "logs" / "app"))
     if (std::regex_match(e.path().filename().string(), name)) found = e.path();
   ASSERT_FALSE(found.empty());
-  EXPECT_TRUE(wait_until([&] { return read_file(found).find("echo: listening") != std::string::npos; }, 5s));
+  EXPECT_TRUE(wait_until(
+      [&] { return read_file(found).find("echo: listening") != std::string::npos; }, 5s));
 }
 
 TEST_F(ProxyIntegration, GracefulStopSigtermThenSigkillOfTheGroup) {
@@ -330,7 +344,8 @@ TEST_F(ProxyIntegration, WebSocketEchoThroughTheTunnel) {
                  dir_ / "ws_client.out");
   auto status = client.wait_exit(30s);
   ASSERT_TRUE(status);
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << client.output() << sitehost_->log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << client.output() << sitehost_->log();
   EXPECT_NE(client.output().find("OK"), std::string::npos);
 }
 
@@ -358,7 +373,8 @@ TEST_F(ProxyIntegration, ReloadRestartsTheChildWithTheNewConfig) {
   auto a = get("/");
   ASSERT_TRUE(a);
   EXPECT_NE(a->body.find("\"env_extra\": \"one\""), std::string::npos);
-  sitehost_->rewrite_config(config(python_site("echo.py", "environment = { ECHO_EXTRA = \"two\" }\n")));
+  sitehost_->rewrite_config(
+      config(python_site("echo.py", "environment = { ECHO_EXTRA = \"two\" }\n")));
   sitehost_->process().signal(SIGHUP);
   long old_pid = json_int(a->body, "pid");
   ASSERT_TRUE(wait_until([&] { return process_gone(old_pid); }, 10s)) << sitehost_->log();

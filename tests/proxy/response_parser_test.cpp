@@ -161,8 +161,9 @@ TEST(ResponseParser, UpgradeStopsAfterHead) {
 }
 
 TEST(ResponseParser, HugeHeadRejected) {
-  std::string msg = "HTTP/1.1 200 OK\r\nX-Big: " +
-                    std::string(UpstreamResponseParser::kMaxHeadBytes + 10, 'a') + "\r\n\r\n";
+  std::string msg =
+      "HTTP/1.1 200 OK\r\nX-Big: " + std::string(UpstreamResponseParser::kMaxHeadBytes + 10, 'a') +
+      "\r\n\r\n";
   UpstreamResponseParser p;
   Collect c;
   p.reset(&c, false);

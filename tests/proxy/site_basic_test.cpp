@@ -146,10 +146,13 @@ TEST_F(ProxySiteTest, LargeDownloadToSlowClientIsBounded) {
   o.write_delay_ms = 1;
   auto ex = send(o);
   size_t max_blocks = 0;
-  ASSERT_TRUE(run_until(&loop_, [&] {
-    max_blocks = std::max(max_blocks, site().buffers().in_use());
-    return ex->done();
-  }, 60s));
+  ASSERT_TRUE(run_until(
+      &loop_,
+      [&] {
+        max_blocks = std::max(max_blocks, site().buffers().in_use());
+        return ex->done();
+      },
+      60s));
   ASSERT_TRUE(ex->finished) << ex->error_detail;
   EXPECT_EQ(ex->body_bytes, 67108864u);
   EXPECT_LE(max_blocks, 8u);
@@ -164,10 +167,13 @@ TEST_F(ProxySiteTest, LargeUploadIsBounded) {
   o.generated_body = 64ull << 20;
   auto ex = send(o);
   size_t max_blocks = 0;
-  ASSERT_TRUE(run_until(&loop_, [&] {
-    max_blocks = std::max(max_blocks, site().buffers().in_use());
-    return ex->done();
-  }, 60s));
+  ASSERT_TRUE(run_until(
+      &loop_,
+      [&] {
+        max_blocks = std::max(max_blocks, site().buffers().in_use());
+        return ex->done();
+      },
+      60s));
   ASSERT_TRUE(ex->finished) << ex->error_detail;
   EXPECT_EQ(json_int(ex->body, "body_length"), 64ll << 20);
   EXPECT_GT(ex->pauses, 0);
@@ -177,7 +183,8 @@ TEST_F(ProxySiteTest, LargeUploadIsBounded) {
 TEST_F(ProxySiteTest, StockPythonHttpServer) {
   // A child nobody here wrote: python3 -m http.server, told its port through argv.
   config_.process_path = "/bin/sh";
-  config_.arguments = {"-c", "echo $$ >> pids; exec python3 -m http.server --bind 127.0.0.1 \"$ASPNETCORE_PORT\""};
+  config_.arguments = {
+      "-c", "echo $$ >> pids; exec python3 -m http.server --bind 127.0.0.1 \"$ASPNETCORE_PORT\""};
   std::ofstream(app_ / "hello.txt") << "hello from a file\n";
   std::string body = fetch("/hello.txt");
   EXPECT_EQ(body, "hello from a file\n");
@@ -195,7 +202,8 @@ TEST_F(ProxySiteTest, BareProcessNameFoundInPath) {
 TEST_F(ProxySiteTest, PreloadStartsEagerly) {
   config_.preload = true;
   site().start();
-  ASSERT_TRUE(run_until(&loop_, [&] { return pids().size() == 1; }, 10s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return pids().size() == 1; }, 10s));
   std::string body = fetch("/");
   EXPECT_EQ(json_int(body, "pid"), pids()[0]);
 }

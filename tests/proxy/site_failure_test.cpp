@@ -43,7 +43,8 @@ TEST_F(ProxySiteTest, CrashBeforeResponseIs5025AndRestarts) {
   EXPECT_NE(ex->error_detail.find("while handling the request"), std::string::npos)
       << ex->error_detail;
   EXPECT_EQ(pids().size(), 1u);  // a request that reached the child is never re-sent
-  EXPECT_TRUE(run_until(&loop_, [&] { return process_gone(static_cast<pid_t>(first)); }, 5s));
+  EXPECT_TRUE(run_until(
+      &loop_, [&] { return process_gone(static_cast<pid_t>(first)); }, 5s));
   long second = json_int(fetch("/second"), "pid");
   EXPECT_GT(second, 0);
   EXPECT_NE(first, second);
@@ -68,11 +69,15 @@ TEST_F(ProxySiteTest, RequestRightAfterACrashWaitsForTheRestart) {
   ASSERT_TRUE(wait(*ex));
   ASSERT_TRUE(ex->finished);
   long first = json_int(ex->body, "pid");
-  ASSERT_TRUE(run_until(&loop_, [&] { return site().buffers().in_use() == 0; }, 5s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return site().buffers().in_use() == 0; }, 5s));
   ASSERT_EQ(::kill(static_cast<pid_t>(first), SIGKILL), 0);
-  ASSERT_TRUE(wait_for([&] { return ::kill(static_cast<pid_t>(first), 0) != 0 ||
-                                    slurp("/proc/" + std::to_string(first) + "/stat").find(") Z") !=
-                                        std::string::npos; }, 5s));
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return ::kill(static_cast<pid_t>(first), 0) != 0 ||
+               slurp("/proc/" + std::to_string(first) + "/stat").find(") Z") != std::string::npos;
+      },
+      5s));
   std::string body = fetch("/second");  // the loop has not seen the exit yet
   EXPECT_GT(json_int(body, "pid"), 0);
   EXPECT_NE(json_int(body, "pid"), first);
@@ -81,7 +86,8 @@ TEST_F(ProxySiteTest, RequestRightAfterACrashWaitsForTheRestart) {
 TEST_F(ProxySiteTest, KilledIdleChildIsRestartedByNextRequest) {
   long first = json_int(fetch("/first"), "pid");
   ASSERT_EQ(::kill(static_cast<pid_t>(first), SIGKILL), 0);
-  ASSERT_TRUE(run_until(&loop_, [&] { return process_gone(static_cast<pid_t>(first)); }, 5s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return process_gone(static_cast<pid_t>(first)); }, 5s));
   std::string body = fetch("/second");
   EXPECT_NE(json_int(body, "pid"), first);
 }
@@ -119,7 +125,8 @@ TEST_F(ProxySiteTest, StartupTimeLimit) {
   EXPECT_GE(ms, 950);
   EXPECT_LT(ms, 2500);
   ASSERT_EQ(pids().size(), 1u);
-  EXPECT_TRUE(run_until(&loop_, [&] { return process_gone(pids()[0]); }, 5s));
+  EXPECT_TRUE(run_until(
+      &loop_, [&] { return process_gone(pids()[0]); }, 5s));
 }
 
 TEST_F(ProxySiteTest, ExitAtStartShowsOutputAndRetriesOnce) {
@@ -152,17 +159,20 @@ TEST_F(ProxySiteTest, StdoutLogFileNaming) {
   for (auto& e : fs::directory_iterator(app_ / "logs" / "deep"))
     if (std::regex_match(e.path().filename().string(), name)) found = e.path();
   ASSERT_FALSE(found.empty());
-  EXPECT_TRUE(run_until(&loop_, [&] {
-    return slurp(found).find("echo: listening on") != std::string::npos;
-  }, 5s));
+  EXPECT_TRUE(run_until(
+      &loop_, [&] { return slurp(found).find("echo: listening on") != std::string::npos; }, 5s));
 }
 
 TEST_F(ProxySiteTest, StdoutToErrorLogWhenDisabled) {
   long pid = json_int(fetch("/"), "pid");
-  EXPECT_TRUE(run_until(&loop_, [&] {
-    return error_log().find("child " + std::to_string(pid) + ": echo: listening on") !=
-           std::string::npos;
-  }, 5s)) << error_log();
+  EXPECT_TRUE(run_until(
+      &loop_,
+      [&] {
+        return error_log().find("child " + std::to_string(pid) + ": echo: listening on") !=
+               std::string::npos;
+      },
+      5s))
+      << error_log();
 }
 
 TEST_F(ProxySiteTest, GracefulStopUsesSigtermThenSigkill) {
@@ -191,10 +201,12 @@ TEST_F(ProxySiteTest, StopLetsInFlightRequestsFinish) {
   fetch("/");
   auto slow = get("/sleep?ms=400");
   bool stopped = false;
-  run_until(&loop_, [] { return false; }, 50ms);  // the request reaches the child
+  run_until(
+      &loop_, [] { return false; }, 50ms);  // the request reaches the child
   site().stop([&] { stopped = true; });
   auto refused = get("/late");
-  ASSERT_TRUE(run_until(&loop_, [&] { return stopped; }, 10s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return stopped; }, 10s));
   EXPECT_TRUE(slow->finished) << slow->error_detail;
   EXPECT_EQ(slow->status, 200);
   EXPECT_TRUE(refused->errored);
@@ -204,10 +216,12 @@ TEST_F(ProxySiteTest, StopLetsInFlightRequestsFinish) {
 
 TEST_F(ProxySiteTest, ClientDisconnectClosesChildConnection) {
   auto ex = get("/wait-close?id=a");
-  ASSERT_TRUE(run_until(&loop_, [&] { return fs::exists(app_ / "open-a"); }, 10s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return fs::exists(app_ / "open-a"); }, 10s));
   ex->abort();
   ASSERT_TRUE(wait(*ex));
-  EXPECT_TRUE(run_until(&loop_, [&] { return fs::exists(app_ / "closed-a"); }, 5s));
+  EXPECT_TRUE(run_until(
+      &loop_, [&] { return fs::exists(app_ / "closed-a"); }, 5s));
 }
 
 TEST_F(ProxySiteTest, GarbageIs5023) {
@@ -242,14 +256,19 @@ TEST_F(ProxySiteTest, UpgradeBecomesATunnel) {
   o.upgrade = true;
   o.headers = {{"Host", "h"}, {"Connection", "Upgrade"}, {"Upgrade", "echo"}};
   auto ex = send(o);
-  ASSERT_TRUE(run_until(&loop_, [&] { return ex->status == 101 && ex->read_body_calls > 0; }, 10s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return ex->status == 101 && ex->read_body_calls > 0; }, 10s));
   EXPECT_EQ(ex->header("Upgrade"), "echo");
   ex->tunnel_send("hello ");
-  ASSERT_TRUE(run_until(&loop_, [&] { return ex->body == "hello "; }, 5s)) << ex->body;
-  run_until(&loop_, [] { return false; }, 1500ms);  // longer than request_timeout: still open
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return ex->body == "hello "; }, 5s))
+      << ex->body;
+  run_until(
+      &loop_, [] { return false; }, 1500ms);  // longer than request_timeout: still open
   EXPECT_FALSE(ex->ended());
   ex->tunnel_send(std::string(200000, 'z'));
-  ASSERT_TRUE(run_until(&loop_, [&] { return ex->body.size() == 200006; }, 5s));
+  ASSERT_TRUE(run_until(
+      &loop_, [&] { return ex->body.size() == 200006; }, 5s));
   ex->tunnel_close();  // client EOF → half-close → the child closes → tunnel ends
   ASSERT_TRUE(wait(*ex));
   EXPECT_TRUE(ex->finished);

@@ -27,7 +27,9 @@ namespace sitehost::proxy::test {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-inline fs::path children_dir() { return fs::path(SITEHOST_SOURCE_DIR) / "tests/proxy/children"; }
+inline fs::path children_dir() {
+  return fs::path(SITEHOST_SOURCE_DIR) / "tests/proxy/children";
+}
 
 inline std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -101,14 +103,20 @@ class ProxySiteTest : public ::testing::Test {
       std::this_thread::sleep_for(1ms);
     }
     EXPECT_EQ(r, 0) << "handles left open on the loop";
-    if (r != 0) uv_walk(&loop_, [](uv_handle_t* h, void*) {
-      ADD_FAILURE() << "open handle of type " << uv_handle_type_name(h->type);
-    }, nullptr);
+    if (r != 0)
+      uv_walk(
+          &loop_,
+          [](uv_handle_t* h, void*) {
+            ADD_FAILURE() << "open handle of type " << uv_handle_type_name(h->type);
+          },
+          nullptr);
     for (pid_t pid : pids())
       EXPECT_TRUE(wait_for([&] { return process_gone(pid); }, 5s)) << "child " << pid << " left";
     std::error_code ec;
-    if (!HasFailure()) fs::remove_all(dir_, ec);
-    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+    if (!HasFailure())
+      fs::remove_all(dir_, ec);
+    else
+      std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
   }
 
   ProxySite& site() {
@@ -123,7 +131,9 @@ class ProxySiteTest : public ::testing::Test {
     if (!site_) return;
     bool stopped = false;
     site_->stop([&] { stopped = true; });
-    EXPECT_TRUE(run_until(&loop_, [&] { return stopped; }, timeout)) << "stop did not complete";
+    EXPECT_TRUE(run_until(
+        &loop_, [&] { return stopped; }, timeout))
+        << "stop did not complete";
     site_.reset();
   }
 
@@ -138,7 +148,8 @@ class ProxySiteTest : public ::testing::Test {
     return send(o);
   }
   bool wait(FakeExchange& ex, std::chrono::milliseconds timeout = 20s) {
-    return run_until(&loop_, [&] { return ex.done(); }, timeout);
+    return run_until(
+        &loop_, [&] { return ex.done(); }, timeout);
   }
   // A GET answered; the body returned.
   std::string fetch(const std::string& target) {

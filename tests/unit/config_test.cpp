@@ -710,14 +710,17 @@ TEST_F(ConfigTest, GoodBindings) {
 
 TEST_F(ConfigTest, BadBindings) {
   const std::pair<std::string, std::string> cases[] = {
-      {"https://*:443", "https bindings are not supported yet"},
-      {"*:80", "expected \"http://HOST:PORT\", got \"*:80\""},
-      {"ftp://x:21", "unsupported scheme \"ftp\"; expected \"http://HOST:PORT\""},
+      {"*:80", "expected \"http://HOST:PORT\" or \"https://HOST:PORT\", got \"*:80\""},
+      {"ftp://x:21",
+       "unsupported scheme \"ftp\"; expected \"http://HOST:PORT\" or \"https://HOST:PORT\""},
       {"http://example.com",
-       "missing port in \"http://example.com\"; expected \"http://HOST:PORT\""},
+       "missing port in \"http://example.com\"; expected \"http://HOST:PORT\" or "
+       "\"https://HOST:PORT\""},
       {"http://example.com:",
-       "missing port in \"http://example.com:\"; expected \"http://HOST:PORT\""},
-      {"http://[::1]", "missing port in \"http://[::1]\"; expected \"http://HOST:PORT\""},
+       "missing port in \"http://example.com:\"; expected \"http://HOST:PORT\" or "
+       "\"https://HOST:PORT\""},
+      {"http://[::1]",
+       "missing port in \"http://[::1]\"; expected \"http://HOST:PORT\" or \"https://HOST:PORT\""},
       {"http://x:0", "invalid port \"0\"; expected a number from 1 to 65535"},
       {"http://x:65536", "invalid port \"65536\"; expected a number from 1 to 65535"},
       {"http://x:8o", "invalid port \"8o\"; expected a number from 1 to 65535"},
@@ -727,7 +730,8 @@ TEST_F(ConfigTest, BadBindings) {
       {"http://::1:80", "IPv6 addresses must be in brackets, like \"http://[::1]:8080\""},
       {"http://[::g]:80", "invalid IPv6 address \"::g\""},
       {"http://[::1:80", "missing \"]\" after the IPv6 address in \"http://[::1:80\""},
-      {"http://[::1]x:80", "expected \"http://HOST:PORT\", got \"http://[::1]x:80\""},
+      {"http://[::1]x:80",
+       "expected \"http://HOST:PORT\" or \"https://HOST:PORT\", got \"http://[::1]x:80\""},
       {"http://:80", "missing host in \"http://:80\"; use \"*\" for any address"},
       {"http://1.2.3:80", "invalid IPv4 address \"1.2.3\""},
       {"http://256.1.1.1:80", "invalid IPv4 address \"256.1.1.1\""},

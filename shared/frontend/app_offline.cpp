@@ -1,0 +1,234 @@
+#include "shared/frontend/app_offline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "shared/log/logger.h"
+
+namespace sitehost {
+
+namespace {
+
+constexpr const char* kOfflineFile = "app_offline.htm";
+constexpr uint64_t kRecheckMs = 200;
+constexpr size_t kMaxPage = 4 * 1024 * 1024;
+constexpr std::string_view kFallbackPage =
+    "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+    "<h1>Service Unavailable</h1><p>The application is offline.</p></body></html>";
+
+}  // namespace
+
+ManagedSite::ManagedSite(std::shared_ptr<const SiteConfig> config, SiteFactory factory,
+                         SiteContext context, SiteMetrics& metrics, Retire retire)
+    : config_(std::move(config)),
+      factory_(std::move(factory)),
+      context_(context),
+      metrics_(metrics),
+      retire_(std::move(retire)),
+      offline_file_(config_->physical_path / kOfflineFile) {}
+
+ManagedSite::~ManagedSite() = default;
+
+void ManagedSite::Page::written(void* page, int) { --static_cast<Page*>(page)->writes; }
+
+void ManagedSite::start() {
+  if (started_ || stopping_) return;
+  started_ = true;
+  int r = watch_.init([this](uv_fs_event_t* h) { return uv_fs_event_init(context_.loop, h); },
+                      this);
+  if (r == 0)
+    r = uv_fs_event_start(watch_.get(), &ManagedSite::on_fs_event,
+                          config_->physical_path.c_str(), 0);
+  if (r != 0) {
+    watch_.close();
+    context_.log->warn("site {}: cannot watch {} for {} ({}); checking on requests only",
+                       config_->name, config_->physical_path.string(), kOfflineFile,
+                       uv_strerror(r));
+  }
+  check_offline();
+  if (!offline_ && !app_) create_app();
+}
+
+void ManagedSite::create_app() {
+  app_ = factory_(*config_, context_);
+  if (app_) app_->start();
+}
+
+void ManagedSite::stop(std::function<void()> done) {
+  stopping_ = true;
+  watch_.close();
+  if (app_) retire_(std::move(app_));
+  app_.reset();
+  stop_done_ = std::move(done);
+  int r = stop_timer_.init([this](uv_timer_t* t) { return uv_timer_init(context_.loop, t); }, this);
+  if (r == 0)
+    r = uv_timer_start(
+        stop_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<ManagedSite*>(t->data);
+          if (self && self->stop_done_) std::exchange(self->stop_done_, nullptr)();
+        },
+        0, 0);
+  if (r != 0 && stop_done_) std::exchange(stop_done_, nullptr)();
+}
+
+void ManagedSite::handle(Exchange& exchange) {
+  ++metrics_.in_flight;  // ended in Metrics::exchange_done
+  if (stopping_) {
+    exchange.respond_error({503, 0, "the site is stopping"});
+    return;
+  }
+  if (uv_now(context_.loop) - last_check_ms_ >= kRecheckMs) check_offline();
+  if (offline_) {
+    serve_offline(exchange);
+    return;
+  }
+  if (!app_) create_app();
+  if (!app_) {
+    exchange.respond_error({503, 0, "the site has no application"});
+    return;
+  }
+  app_->handle(exchange);
+}
+
+void ManagedSite::on_fs_event(uv_fs_event_t* handle, const char* filename, int, int status) {
+  auto* self = static_cast<ManagedSite*>(handle->data);
+  if (!self) return;
+  if (status < 0) {
+    self->context_.log->warn("site {}: watching {}: {}", self->config_->name,
+                             self->config_->physical_path.string(), uv_strerror(status));
+    return;
+  }
+  // Without a name (overflow, the folder itself changed) check anyway.
+  if (filename && std::strcmp(filename, kOfflineFile) != 0) return;
+  self->check_offline();
+}
+
+void ManagedSite::check_offline() {
+  if (stopping_) return;
+  last_check_ms_ = uv_now(context_.loop);
+  struct stat st {};
+  bool present = ::stat(offline_file_.c_str(), &st) == 0;
+  Logger& log = *context_.log;
+  if (!present) {
+    if (!offline_) return;
+    offline_ = false;
+    metrics_.offline = false;
+    file_id_ = {};
+    log.info("site {}: {} removed: back online; the app starts on the next request",
+             config_->name, kOfflineFile);
+    create_app();
+    return;
+  }
+  FileId id{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+            static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
+  if (offline_ && id == file_id_) return;
+  file_id_ = id;
+  load_page();
+  if (offline_) {
+    log.info("site {}: {} changed; answering with its new content", config_->name, kOfflineFile);
+    return;
+  }
+  offline_ = true;
+  metrics_.offline = true;
+  if (app_) {
+    log.info("site {}: {} found: answering 503; stopping the app once its requests finish",
+             config_->name, kOfflineFile);
+    retire_(std::move(app_));
+    app_.reset();
+  } else {
+    log.info("site {}: {} found: answering 503", config_->name, kOfflineFile);
+  }
+}
+
+void ManagedSite::load_page() {
+  // Older pages stay while a 503 body is still being written from them.
+  std::erase_if(pages_, [](const std::unique_ptr<Page>& p) { return p->writes == 0; });
+  auto page = std::make_unique<Page>();
+  int fd = ::open(offline_file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  bool ok = fd >= 0;
+  if (ok) {
+    char buffer[16 * 1024];
+    for (;;) {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        size_t take = std::min(static_cast<size_t>(n), kMaxPage - page->body.size());
+        page->body.append(buffer, take);
+        if (page->body.size() >= kMaxPage) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      ok = n == 0 || page->body.size() >= kMaxPage;
+      break;
+    }
+    ::close(fd);
+  }
+  if (!ok) {
+    context_.log->warn("site {}: cannot read {}: {}; answering a default page", config_->name,
+                       offline_file_.string(), std::strerror(errno));
+    page->body.assign(kFallbackPage);
+  }
+  pages_.push_back(std::move(page));
+}
+
+void ManagedSite::serve_offline(Exchange& exchange) {
+  ++metrics_.offline_responses;
+  Page& page = *pages_.back();
+  char length[24];
+  auto end = fmt::format_to_n(length, sizeof length, "{}", page.body.size()).out;
+  exchange.set_status(503);
+  exchange.add_header("Content-Type", "text/html");
+  exchange.add_header("Content-Length", std::string_view(length, static_cast<size_t>(end - length)));
+  if (!page.body.empty()) {
+    ++page.writes;
+    exchange.write(page.body, {&Page::written, &page});
+  }
+  exchange.finish();
+}
+
+const char* ManagedSite::state() const {
+  if (stopping_) return "stopping";
+  return offline_ ? "offline" : "running";
+}
+
+std::string ManagedSite::app_status() const { return app_ ? app_->status_json() : std::string(); }
+
+// Site::reload() arrives with the hot-swap work; until a Site has one, reloading one site means
+// a recycle. Detected at compile time so both states of the interface build.
+template <class S>
+std::string ManagedSite::reload_or_recycle(S& app) {
+  if constexpr (requires { app.reload(); }) {
+    app.reload();
+    return fmt::format("site {}: reloading", config_->name);
+  } else {
+    recycle();
+    return fmt::format("site {}: recycled (new requests go to a fresh instance)", config_->name);
+  }
+}
+
+std::string ManagedSite::reload_app() {
+  if (stopping_) return fmt::format("site {}: stopping", config_->name);
+  if (offline_) return fmt::format("site {}: offline ({} present); nothing to reload",
+                                   config_->name, kOfflineFile);
+  if (!app_) create_app();
+  if (!app_) return fmt::format("site {}: no application", config_->name);
+  return reload_or_recycle(*app_);
+}
+
+void ManagedSite::recycle() {
+  context_.log->info("site {}: recycling: a fresh instance takes new requests, the old one drains",
+                     config_->name);
+  std::shared_ptr<Site> old = std::move(app_);
+  create_app();
+  retire_(std::move(old));
+}
+
+}  // namespace sitehost

@@ -1,0 +1,141 @@
+#include "shared/frontend/metrics.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iterator>
+
+#include "shared/frontend/app_offline.h"
+#include "shared/frontend/request_context.h"
+
+namespace sitehost {
+
+void Metrics::exchange_done(const RequestContext& c) {
+  SiteMetrics* m = &unrouted_;
+  // Every routed site is a ManagedSite (Server::apply builds them); anything else counts as
+  // unrouted rather than being guessed at.
+  if (const auto* managed = dynamic_cast<const ManagedSite*>(c.site.get())) {
+    m = &managed->metrics();
+    if (c.dispatched) --m->in_flight;  // ManagedSite::handle counted it
+  }
+  int cls = c.status / 100;
+  cls = cls < 1 ? 1 : cls > 5 ? 5 : cls;
+  ++m->responses[static_cast<size_t>(cls - 1)];
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - c.started)
+                .count();
+  uint64_t micros = us > 0 ? static_cast<uint64_t>(us) : 0;
+  m->duration_us += micros;
+  size_t bucket = 0;
+  while (bucket < kDurationBuckets.size() && static_cast<double>(micros) > kDurationBuckets[bucket] * 1e6)
+    ++bucket;
+  ++m->duration_buckets[bucket];
+}
+
+namespace {
+
+// Label values are site names ([A-Za-z0-9._-]) and fixed words; escape anyway.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char ch : value) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string Metrics::render(size_t connections,
+                            const std::vector<const SiteMetrics*>& configured) const {
+  std::vector<const SiteMetrics*> all = configured;
+  all.push_back(&unrouted_);
+  std::string out;
+  out.reserve(4096 + all.size() * 2048);
+  auto it = std::back_inserter(out);
+
+  header(out, "sitehost_requests_total", "counter",
+         "Responses sent, by site, hosting model and status class (site \"-\": no site matched).");
+  static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (const SiteMetrics* m : all)
+    for (size_t i = 0; i < m->responses.size(); ++i)
+      fmt::format_to(it, "sitehost_requests_total{{site=\"{}\",model=\"{}\",status_class=\"{}\"}} {}\n",
+                     label(m->name), label(m->model), kClasses[i], m->responses[i]);
+
+  header(out, "sitehost_request_duration_seconds", "histogram",
+         "Time from the first byte of a request to the end of its response.");
+  for (const SiteMetrics* m : all) {
+    std::string site = label(m->name);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < m->duration_buckets.size(); ++i) {
+      cumulative += m->duration_buckets[i];
+      if (i < kDurationBuckets.size())
+        fmt::format_to(it, "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"{}\"}} {}\n",
+                       site, kDurationBuckets[i], cumulative);
+      else
+        fmt::format_to(it, "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"+Inf\"}} {}\n",
+                       site, cumulative);
+    }
+    fmt::format_to(it, "sitehost_request_duration_seconds_sum{{site=\"{}\"}} {:.6f}\n", site,
+                   static_cast<double>(m->duration_us) / 1e6);
+    fmt::format_to(it, "sitehost_request_duration_seconds_count{{site=\"{}\"}} {}\n", site,
+                   cumulative);
+  }
+
+  header(out, "sitehost_requests_in_flight", "gauge", "Requests a site is answering now.");
+  for (const SiteMetrics* m : configured)
+    fmt::format_to(it, "sitehost_requests_in_flight{{site=\"{}\"}} {}\n", label(m->name),
+                   m->in_flight);
+
+  header(out, "sitehost_site_offline", "gauge", "1 while the site's app_offline.htm is present.");
+  for (const SiteMetrics* m : configured)
+    fmt::format_to(it, "sitehost_site_offline{{site=\"{}\"}} {}\n", label(m->name),
+                   m->offline ? 1 : 0);
+
+  header(out, "sitehost_offline_responses_total", "counter",
+         "503 responses answered from app_offline.htm (also counted in sitehost_requests_total).");
+  for (const SiteMetrics* m : configured)
+    fmt::format_to(it, "sitehost_offline_responses_total{{site=\"{}\"}} {}\n", label(m->name),
+                   m->offline_responses);
+
+  header(out, "sitehost_hot_swaps_total", "counter",
+         "In-process handler swaps and out-of-process overlapped recycles, by result.");
+  for (const SiteMetrics* m : configured) {
+    fmt::format_to(it, "sitehost_hot_swaps_total{{site=\"{}\",result=\"ok\"}} {}\n",
+                   label(m->name), m->hot_swaps_ok.load(std::memory_order_relaxed));
+    fmt::format_to(it, "sitehost_hot_swaps_total{{site=\"{}\",result=\"failed\"}} {}\n",
+                   label(m->name), m->hot_swaps_failed.load(std::memory_order_relaxed));
+  }
+
+  header(out, "sitehost_child_starts_total", "counter", "Child processes started.");
+  for (const SiteMetrics* m : configured)
+    fmt::format_to(it, "sitehost_child_starts_total{{site=\"{}\"}} {}\n", label(m->name),
+                   m->child_starts.load(std::memory_order_relaxed));
+  header(out, "sitehost_child_crashes_total", "counter",
+         "Child processes that exited without being asked to, or failed to start.");
+  for (const SiteMetrics* m : configured)
+    fmt::format_to(it, "sitehost_child_crashes_total{{site=\"{}\"}} {}\n", label(m->name),
+                   m->child_crashes.load(std::memory_order_relaxed));
+
+  header(out, "sitehost_connections_active", "gauge", "Client connections open now.");
+  fmt::format_to(it, "sitehost_connections_active {}\n", connections);
+  header(out, "sitehost_bytes_received_total", "counter", "Bytes read from client connections.");
+  fmt::format_to(it, "sitehost_bytes_received_total {}\n", bytes_received_);
+  header(out, "sitehost_bytes_sent_total", "counter", "Bytes written to client connections.");
+  fmt::format_to(it, "sitehost_bytes_sent_total {}\n", bytes_sent_);
+  header(out, "sitehost_reloads_total", "counter", "Config reloads (SIGHUP, ctl reload), by result.");
+  fmt::format_to(it, "sitehost_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
+  fmt::format_to(it, "sitehost_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
+  return out;
+}
+
+}  // namespace sitehost
