@@ -154,7 +154,10 @@ void Connection::go_idle() {
     close_after_response();
     return;
   }
-  arm_deadline(kKeepaliveDeadline);
+  // A TLS handshake in progress is held to header_timeout, like a request head.
+  bool handshaking = tls_ && !tls_->session.handshake_done();
+  if (!handshaking || timer_kind_ != kHeaderDeadline)
+    arm_deadline(handshaking ? kHeaderDeadline : kKeepaliveDeadline);
 }
 
 bool Connection::pump_tls_input() {
