@@ -210,7 +210,7 @@ ElfCompleteness elf_completeness(const std::filesystem::path& file) {
   if (!read_at(fd.get(), ident, have, 0)) return ElfCompleteness::kNotElf;
   if (have < SELFMAG)  // a prefix of the magic so far: more is on its way
     return std::memcmp(ident, ELFMAG, have) == 0 ? ElfCompleteness::kIncomplete
-                                                   : ElfCompleteness::kNotElf;
+                                                 : ElfCompleteness::kNotElf;
   if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return ElfCompleteness::kNotElf;
   if (have < EI_NIDENT || size < sizeof(Ehdr)) return ElfCompleteness::kIncomplete;
   // Another class or byte order: the header layout differs; check_elf names the build.

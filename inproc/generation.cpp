@@ -140,9 +140,9 @@ StartupResult Generation::start(const std::shared_ptr<StderrCapture::Session>& c
     ShadowCopy again = make_shadow_copy(handler_, file, options.trusted_root);
     if (again.outcome != ShadowCopy::Outcome::kCopied)
       return fail(again.substatus ? again.substatus : 33,
-                  again.message.empty() ? fmt::format("{} changed while it was being loaded",
-                                                      handler_.string())
-                                        : std::move(again.message));
+                  again.message.empty()
+                      ? fmt::format("{} changed while it was being loaded", handler_.string())
+                      : std::move(again.message));
   }
   remove_shadow_file(spare);
   spare.clear();

@@ -124,8 +124,8 @@ class Generation {
   const std::string site_name_;
   const std::filesystem::path handler_;
   const std::filesystem::path planned_shadow_;  // where start() copies to
-  FileIdentity identity_;         // of the library file (as created, then as loaded)
-  std::filesystem::path shadow_;  // the loaded copy, removed at shutdown
+  FileIdentity identity_;                       // of the library file (as created, then as loaded)
+  std::filesystem::path shadow_;                // the loaded copy, removed at shutdown
   State state_ = State::kStarting;
   int substatus_ = 0;
   std::string detail_;

@@ -231,11 +231,13 @@ void InprocSite::start_generation(bool replacement) {
   if (!replacement) current_ = generation;
   if (!watch_) {
     watch_ = std::make_unique<HandlerWatch>(
-        loop_, config_.handler, [this](const FileIdentity& identity) { on_file_settled(identity); });
+        loop_, config_.handler,
+        [this](const FileIdentity& identity) { on_file_settled(identity); });
     if (int rc = watch_->start(); rc != 0)
-      log_.warn("site {}: cannot watch the folder of {} for changes ({}); changes are noticed on "
-                "requests only",
-                config_.name, config_.handler.string(), uv_strerror(rc));
+      log_.warn(
+          "site {}: cannot watch the folder of {} for changes ({}); changes are noticed on "
+          "requests only",
+          config_.name, config_.handler.string(), uv_strerror(rc));
   }
   startup_ = std::make_unique<Startup>();
   startup_->generation = generation;
@@ -283,8 +285,8 @@ void InprocSite::on_started(const std::shared_ptr<Generation>& generation, Start
                 SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
       serve_waiting();
     } else {
-      log_.error("site {}: app failed to start (500.{}): {}", config_.name,
-                 generation->substatus(), first_line(generation->detail()));
+      log_.error("site {}: app failed to start (500.{}): {}", config_.name, generation->substatus(),
+                 first_line(generation->detail()));
       record_error(*generation);
       reject_waiting();
     }
@@ -297,11 +299,12 @@ void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generatio
                                     StartupResult result, const std::string& captured,
                                     uint64_t began_ms) {
   if (result.incomplete) {
-    // Not an error: the deploy is still writing. The next change is looked at again.
+    // Not a load error: the deploy is (probably) still writing. The next change is looked at.
     rejected_ = result.identity;
-    log_.info("site {}: {} is incomplete (still being written?); generation {} keeps serving "
-              "until it changes",
-              config_.name, config_.handler.string(), current_ ? current_->number() : 0);
+    log_.warn(
+        "site {}: {} is incomplete (still being written?); generation {} keeps serving "
+        "until it changes",
+        config_.name, config_.handler.string(), current_ ? current_->number() : 0);
     return;
   }
   const bool ok = result.ok;
@@ -318,8 +321,8 @@ void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generatio
     return;
   }
   log_.info("site {}: generation {} started in {} ms (handler ABI {}.{})", config_.name,
-            generation->number(), uv_now(loop_) - began_ms,
-            SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
+            generation->number(), uv_now(loop_) - began_ms, SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi),
+            SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
   swap_to(generation);
 }
 
@@ -412,8 +415,8 @@ void InprocSite::record_error(const Generation& generation) {
 void InprocSite::reload() {
   if (stopping_) return;
   if (!current_) {
-    log_.info("site {}: reload: the app has not started; the next request starts {}",
-              config_.name, config_.handler.string());
+    log_.info("site {}: reload: the app has not started; the next request starts {}", config_.name,
+              config_.handler.string());
     return;
   }
   log_.info("site {}: reload requested", config_.name);
@@ -465,13 +468,15 @@ void InprocSite::swap_to(const std::shared_ptr<Generation>& generation) {
   if (metrics_) metrics_->hot_swaps_ok.fetch_add(1, std::memory_order_relaxed);
   rejected_ = {};
   if (!old) return;  // (stopped meanwhile: the stop retires the new one)
-  log_.info("site {}: hot swap: generation {} serves new requests; generation {} finishes its {} "
-            "request(s) in flight",
-            config_.name, generation->number(), old->number(), old->in_flight());
+  log_.info(
+      "site {}: hot swap: generation {} serves new requests; generation {} finishes its {} "
+      "request(s) in flight",
+      config_.name, generation->number(), old->number(), old->in_flight());
   drain(std::move(old));
 }
 
-// --- replaced generations -------------------------------------------------------------------------
+// --- replaced generations
+// -------------------------------------------------------------------------
 
 void InprocSite::drain(std::shared_ptr<Generation> generation) {
   if (!generation->ready()) return;  // failed: nothing was loaded
@@ -498,9 +503,11 @@ void InprocSite::abort_requests_on(Draining& draining) {
     if (adapter->serving(generation)) running.push_back(adapter.get());
   if (running.empty()) return;
   const auto limit = config_.shutdown_time_limit.count();
-  log_.warn("site {}: {} request(s) still running on generation {} after shutdown_time_limit "
-            "({} ms): aborting them before it is unloaded",
-            config_.name, running.size(), generation->number(), limit);
+  log_.warn(
+      "site {}: {} request(s) still running on generation {} after shutdown_time_limit "
+      "({} ms): aborting them before it is unloaded (it stays loaded until the app has "
+      "finished each)",
+      config_.name, running.size(), generation->number(), limit);
   aborted_requests_ += running.size();
   std::string detail = fmt::format(
       "the request was still running {} ms (shutdown_time_limit) after a new version of the "
@@ -573,9 +580,10 @@ void InprocSite::advance_stop() {
     StderrCapture::process().close(startup->capture);
     startup->generation->remove_planned_shadow_files();
     if (startup->replacement) {
-      log_.info("site {}: stopped while generation {} was loading; it is shut down if its init "
-                "returns",
-                config_.name, startup->generation->number());
+      log_.info(
+          "site {}: stopped while generation {} was loading; it is shut down if its init "
+          "returns",
+          config_.name, startup->generation->number());
     } else {
       log_.info("site {}: stopped while the app was starting; it is shut down if its init returns",
                 config_.name);
@@ -617,7 +625,8 @@ void InprocSite::advance_stop() {
   if (done) done();
 }
 
-// --- status ---------------------------------------------------------------------------------------
+// --- status
+// ---------------------------------------------------------------------------------------
 
 SiteStatus InprocSite::status() const {
   SiteStatus s;
@@ -668,9 +677,9 @@ std::string InprocSite::status_json() const {
   if (s.last_error.empty()) {
     out += "null";
   } else {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  s.last_error_time.time_since_epoch())
-                  .count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.last_error_time.time_since_epoch())
+            .count();
     out += fmt::format("{},\"last_error_unix_ms\":{}", json_string(s.last_error), ms);
   }
   return out + "}";

@@ -119,6 +119,10 @@ const sockaddr* request_local_addr(const sitehost_request_t* r) {
 int request_is_tls(const sitehost_request_t* r) {
   return info_of(r).tls ? 1 : 0;
 }
+sitehost_str_t request_client_certificate(const sitehost_request_t* r) {
+  std::string_view der = info_of(r).client_certificate;
+  return der.empty() ? str("") : str(der);
+}
 int64_t request_content_length(const sitehost_request_t* r) {
   const auto& cl = info_of(r).content_length;
   return cl ? static_cast<int64_t>(*cl) : -1;
@@ -194,6 +198,7 @@ constexpr sitehost_server_t kServerTable = {
     request_is_aborted,
     site_log,
     response_abort,
+    request_client_certificate,  // 1.1
 };
 
 }  // namespace

@@ -165,8 +165,8 @@ ShadowCopy make_shadow_copy(const fs::path& handler, const fs::path& shadow,
   }
   if (out_fd < 0) {
     result.substatus = 30;
-    result.message = fmt::format("cannot create the shadow copy {}: {}", shadow.string(),
-                                 errno_text(errno));
+    result.message =
+        fmt::format("cannot create the shadow copy {}: {}", shadow.string(), errno_text(errno));
     return result;
   }
   int64_t copied;

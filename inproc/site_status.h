@@ -18,15 +18,15 @@ struct SiteStatus {
     kStopping,    // Site::stop was called
   };
   State state = State::kNotStarted;
-  uint64_t generation = 0;  // the generation serving new requests (or starting); 0 before any
-  size_t in_flight = 0;     // requests on it
-  size_t waiting = 0;       // requests waiting for it to start
-  uint64_t swapping_to = 0;  // a new version loading beside it (hot swap); 0 when none
-  size_t old_generations = 0;  // replaced generations still finishing requests or unloading
-  size_t old_in_flight = 0;    // requests still running on them
-  uint64_t swaps = 0;          // hot swaps done (a changed library file or a reload)
-  uint64_t swap_failures = 0;  // new versions that failed to load, init or start in time (the
-                               // serving generation carried on)
+  uint64_t generation = 0;        // the generation serving new requests (or starting); 0 before any
+  size_t in_flight = 0;           // requests on it
+  size_t waiting = 0;             // requests waiting for it to start
+  uint64_t swapping_to = 0;       // a new version loading beside it (hot swap); 0 when none
+  size_t old_generations = 0;     // replaced generations still finishing requests or unloading
+  size_t old_in_flight = 0;       // requests still running on them
+  uint64_t swaps = 0;             // hot swaps done (a changed library file or a reload)
+  uint64_t swap_failures = 0;     // new versions that failed to load, init or start in time (the
+                                  // serving generation carried on)
   uint64_t aborted_requests = 0;  // requests cut after outliving shutdown_time_limit on a
                                   // replaced generation
   std::string last_error;  // the latest start failure, one line starting "500.xx: "; empty if none

@@ -39,6 +39,8 @@ class TokenCheckSite final : public Site {
   }
   void stop(std::function<void()> done) override { inner_->stop(std::move(done)); }
   void start() override { inner_->start(); }
+  void reload() override { inner_->reload(); }
+  std::string status_json() const override { return inner_->status_json(); }
 
  private:
   std::unique_ptr<Site> inner_;

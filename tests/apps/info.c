@@ -1,5 +1,6 @@
 /* info: answers a JSON description of the request: method, target, path_base, path, query,
- * protocol, headers, remote and local address, tls, and the site (name, environment). */
+ * protocol, headers, remote and local address, tls, the size of the TLS client certificate
+ * (client_cert_bytes, 0 when none) and the site (name, environment). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -112,6 +113,10 @@ void sitehost_handler_request(void* app, sitehost_request_t* req) {
   put_addr(&b, "remote", sitehost_request_remote_addr(req));
   put_addr(&b, "local", sitehost_request_local_addr(req));
   puts_(&b, sitehost_request_is_tls(req) ? ",\"tls\":true" : ",\"tls\":false");
+  char cert_bytes[48];
+  snprintf(cert_bytes, sizeof cert_bytes, ",\"client_cert_bytes\":%zu",
+           sitehost_request_client_certificate(req).len);
+  puts_(&b, cert_bytes);
   put_field(&b, "site", si->name, 1);
   puts_(&b, ",\"headers\":[");
   sitehost_str_t name, value;

@@ -52,9 +52,11 @@ extern "C" {
 /* --- version -------------------------------------------------------------------------------- */
 
 /* The major changes when the ABI breaks; the minor when functions are appended to
- * sitehost_server_t (an app built for minor N runs on any server with minor >= N). */
+ * sitehost_server_t (an app built for minor N runs on any server with minor >= N).
+ *   1.0  the first table
+ *   1.1  request_client_certificate (the TLS client certificate, DER) */
 #define SITEHOST_HANDLER_ABI_MAJOR 1
-#define SITEHOST_HANDLER_ABI_MINOR 0
+#define SITEHOST_HANDLER_ABI_MINOR 1
 #define SITEHOST_HANDLER_ABI_VERSION \
   ((uint32_t)((SITEHOST_HANDLER_ABI_MAJOR << 16) | SITEHOST_HANDLER_ABI_MINOR))
 #define SITEHOST_HANDLER_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -227,7 +229,16 @@ struct sitehost_server_s {
 
   /* response, abnormal end */
   int (*response_abort)(sitehost_request_t* req);
+
+  /* --- 1.1 --- */
+  /* the verified TLS client certificate, DER bytes (binary, not a C string); len 0 when none */
+  sitehost_str_t (*request_client_certificate)(const sitehost_request_t* req);
 };
+
+/* Whether `server`'s table has the function `member`: a table from an older server (minor) is
+ * shorter. The inline wrappers for functions appended after 1.0 check it themselves. */
+#define SITEHOST_SERVER_HAS(server, member) \
+  ((server)->size >= offsetof(sitehost_server_t, member) + sizeof((server)->member))
 
 /* --- entry points the library exports ------------------------------------------------------- */
 
@@ -302,6 +313,14 @@ static inline const struct sockaddr* sitehost_request_local_addr(const sitehost_
 }
 static inline int sitehost_request_is_tls(const sitehost_request_t* req) {
   return req->server->request_is_tls(req);
+}
+/* The TLS client certificate the server verified (client_certificate = "optional" or
+ * "required"), as DER bytes: binary, not NUL-terminated, valid until the request is finished.
+ * len 0 when there is none (plain HTTP, no certificate sent, or a server older than 1.1). */
+static inline sitehost_str_t sitehost_request_client_certificate(const sitehost_request_t* req) {
+  sitehost_str_t none = {"", 0};
+  if (!SITEHOST_SERVER_HAS(req->server, request_client_certificate)) return none;
+  return req->server->request_client_certificate(req);
 }
 /* The Content-Length, or -1 when the request has none (chunked, or no body). */
 static inline int64_t sitehost_request_content_length(const sitehost_request_t* req) {

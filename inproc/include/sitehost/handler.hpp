@@ -57,6 +57,10 @@ class Request {
   const sockaddr* remote_addr() const { return req_->server->request_remote_addr(req_); }
   const sockaddr* local_addr() const { return req_->server->request_local_addr(req_); }
   bool tls() const { return req_->server->request_is_tls(req_) != 0; }
+  // DER bytes of the verified TLS client certificate; empty when none (or an older server).
+  std::string_view client_certificate() const {
+    return view(sitehost_request_client_certificate(req_));
+  }
   std::optional<uint64_t> content_length() const {
     int64_t n = req_->server->request_content_length(req_);
     if (n < 0) return {};
