@@ -32,7 +32,9 @@ union StreamHandle {
   uv_pipe_t pipe;
 };
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 // Creates `dir` (mode 0700) unless it exists; it must then be a directory of ours, not a link.
 std::string ensure_private_directory(const std::filesystem::path& dir) {
@@ -90,7 +92,9 @@ std::filesystem::path default_run_directory() {
   return fmt::format("/tmp/sitehost-{}", ::getuid());
 }
 
-std::filesystem::path default_admin_socket() { return default_run_directory() / "sitehost.sock"; }
+std::filesystem::path default_admin_socket() {
+  return default_run_directory() / "sitehost.sock";
+}
 
 std::string describe(const AdminEndpoint& e) {
   switch (e.kind) {
@@ -122,10 +126,9 @@ struct AdminServer::Socket {
     if (initialized) {
       StreamHandle* h = handle.release();
       h->handle.data = nullptr;
-      uv_close(&h->handle,
-               [](uv_handle_t* closed) {
-                 std::unique_ptr<StreamHandle> owned(reinterpret_cast<StreamHandle*>(closed));
-               });
+      uv_close(&h->handle, [](uv_handle_t* closed) {
+        std::unique_ptr<StreamHandle> owned(reinterpret_cast<StreamHandle*>(closed));
+      });
     }
     struct stat st {};
     if (!path.empty() && inode != 0 && ::lstat(path.c_str(), &st) == 0 && st.st_ino == inode)
@@ -158,7 +161,9 @@ AdminServer::AdminServer(Server& server) : server_(server) {
   endpoint_.kind = AdminEndpoint::Kind::kOff;
 }
 
-AdminServer::~AdminServer() { close(); }
+AdminServer::~AdminServer() {
+  close();
+}
 
 std::string AdminServer::open(const AdminEndpoint& e, std::unique_ptr<Socket>& out) {
   auto socket = std::make_unique<Socket>();
@@ -190,8 +195,9 @@ std::string AdminServer::open(const AdminEndpoint& e, std::unique_ptr<Socket>& o
     if (::flock(socket->lock_fd, LOCK_EX | LOCK_NB) != 0) {
       char pid[32] = {};
       ssize_t n = ::pread(socket->lock_fd, pid, sizeof pid - 1, 0);
-      std::string owner = n > 0 ? fmt::format(" (pid {})", std::string_view(pid, static_cast<size_t>(n)))
-                                : std::string();
+      std::string owner =
+          n > 0 ? fmt::format(" (pid {})", std::string_view(pid, static_cast<size_t>(n)))
+                : std::string();
       return fmt::format("admin {}: in use by another sitehost{}", where, owner);
     }
     std::string me = std::to_string(::getpid());
@@ -245,7 +251,9 @@ std::string AdminServer::listen(const AdminEndpoint& endpoint) {
   return {};
 }
 
-void AdminServer::stop_listening() { socket_.reset(); }
+void AdminServer::stop_listening() {
+  socket_.reset();
+}
 
 void AdminServer::close() {
   socket_.reset();
@@ -326,13 +334,15 @@ void AdminServer::process(Conn& c) {
     std::string_view line = head.substr(0, eol);
     size_t sp1 = line.find(' ');
     size_t sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1 || !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
+    if (sp1 == std::string_view::npos || sp2 == sp1 ||
+        !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
       respond(c, Reply(400, "malformed request line\n"));
       return;
     }
     c.method.assign(line.substr(0, sp1));
     c.target.assign(line.substr(sp1 + 1, sp2 - sp1 - 1));
-    std::string_view rest = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+    std::string_view rest =
+        eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
     while (!rest.empty()) {
       size_t next = rest.find("\r\n");
       std::string_view field = rest.substr(0, next);
@@ -341,8 +351,10 @@ void AdminServer::process(Conn& c) {
       if (colon == std::string_view::npos) continue;
       std::string_view name = field.substr(0, colon);
       std::string_view value = field.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       if (http::iequals(name, "Transfer-Encoding")) {
         respond(c, Reply(400, "send a Content-Length body\n"));
         return;
@@ -405,7 +417,9 @@ AdminServer::Reply AdminServer::route(std::string_view method, std::string_view 
   }
   if (path == "/") {
     if (!get) return Reply::method_not_allowed("GET, HEAD");
-    return Reply(200, "sitehost admin API: GET /status, GET /metrics, POST /reload[?site=NAME], POST /stop\n");
+    return Reply(
+        200,
+        "sitehost admin API: GET /status, GET /metrics, POST /reload[?site=NAME], POST /stop\n");
   }
   return Reply(404, "not found; try GET /\n");
 }
@@ -415,9 +429,11 @@ void AdminServer::respond(Conn& c, Reply reply) {
   uv_read_stop(&c.handle.stream);
   c.stop_after = reply.stop_after;
   const bool head = c.method == "HEAD";
-  c.out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                      reply.status, reason(reply.status), reply.content_type, reply.body.size(),
-                      reply.allow.empty() ? std::string() : fmt::format("Allow: {}\r\n", reply.allow));
+  c.out = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Cache-Control: "
+      "no-store\r\nConnection: close\r\n\r\n",
+      reply.status, reason(reply.status), reply.content_type, reply.body.size(),
+      reply.allow.empty() ? std::string() : fmt::format("Allow: {}\r\n", reply.allow));
   if (!head) c.out += reply.body;
   uv_buf_t buf = uv_buf_init(c.out.data(), static_cast<unsigned>(c.out.size()));
   c.write_req.data = &c;
@@ -441,7 +457,8 @@ void AdminServer::close_conn(Conn& c) {
   c.closed = true;
   Conn* raw = c.self->release();  // freed by the close callback
   conns_.erase(c.self);
-  uv_close(&raw->handle.handle, [](uv_handle_t* h) { std::unique_ptr<Conn> owned(static_cast<Conn*>(h->data)); });
+  uv_close(&raw->handle.handle,
+           [](uv_handle_t* h) { std::unique_ptr<Conn> owned(static_cast<Conn*>(h->data)); });
 }
 
 }  // namespace sitehost

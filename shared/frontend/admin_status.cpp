@@ -71,7 +71,8 @@ std::string Server::status_json() const {
     fmt::format_to(it, "{}{}", first ? "" : ", ", json_string(key));
     first = false;
   }
-  fmt::format_to(it, "],\n    \"admin\": {}\n  }},\n  \"sites\": [", json_string(describe(config_.server.admin)));
+  fmt::format_to(it, "],\n    \"admin\": {}\n  }},\n  \"sites\": [",
+                 json_string(describe(config_.server.admin)));
   first = true;
   for (const auto& [name, entry] : sites_) {
     const ManagedSite& site = *entry.site;

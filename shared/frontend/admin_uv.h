@@ -40,7 +40,8 @@ class UvOwned {
     auto* h = reinterpret_cast<uv_handle_t*>(std::exchange(handle_, nullptr));
     h->data = nullptr;
     if (!uv_is_closing(h))
-      uv_close(h, [](uv_handle_t* closed) { std::unique_ptr<T> owned(reinterpret_cast<T*>(closed)); });
+      uv_close(h,
+               [](uv_handle_t* closed) { std::unique_ptr<T> owned(reinterpret_cast<T*>(closed)); });
   }
 
  private:

@@ -37,16 +37,18 @@ ManagedSite::ManagedSite(std::shared_ptr<const SiteConfig> config, SiteFactory f
 
 ManagedSite::~ManagedSite() = default;
 
-void ManagedSite::Page::written(void* page, int) { --static_cast<Page*>(page)->writes; }
+void ManagedSite::Page::written(void* page, int) {
+  --static_cast<Page*>(page)->writes;
+}
 
 void ManagedSite::start() {
   if (started_ || stopping_) return;
   started_ = true;
-  int r = watch_.init([this](uv_fs_event_t* h) { return uv_fs_event_init(context_.loop, h); },
-                      this);
+  int r =
+      watch_.init([this](uv_fs_event_t* h) { return uv_fs_event_init(context_.loop, h); }, this);
   if (r == 0)
-    r = uv_fs_event_start(watch_.get(), &ManagedSite::on_fs_event,
-                          config_->physical_path.c_str(), 0);
+    r = uv_fs_event_start(watch_.get(), &ManagedSite::on_fs_event, config_->physical_path.c_str(),
+                          0);
   if (r != 0) {
     watch_.close();
     context_.log->warn("site {}: cannot watch {} for {} ({}); checking on requests only",
@@ -123,8 +125,8 @@ void ManagedSite::check_offline() {
     offline_ = false;
     metrics_.offline = false;
     file_id_ = {};
-    log.info("site {}: {} removed: back online; the app starts on the next request",
-             config_->name, kOfflineFile);
+    log.info("site {}: {} removed: back online; the app starts on the next request", config_->name,
+             kOfflineFile);
     create_app();
     return;
   }
@@ -186,7 +188,8 @@ void ManagedSite::serve_offline(Exchange& exchange) {
   auto end = fmt::format_to_n(length, sizeof length, "{}", page.body.size()).out;
   exchange.set_status(503);
   exchange.add_header("Content-Type", "text/html");
-  exchange.add_header("Content-Length", std::string_view(length, static_cast<size_t>(end - length)));
+  exchange.add_header("Content-Length",
+                      std::string_view(length, static_cast<size_t>(end - length)));
   if (!page.body.empty()) {
     ++page.writes;
     exchange.write(page.body, {&Page::written, &page});
@@ -199,7 +202,9 @@ const char* ManagedSite::state() const {
   return offline_ ? "offline" : "running";
 }
 
-std::string ManagedSite::app_status() const { return app_ ? app_->status_json() : std::string(); }
+std::string ManagedSite::app_status() const {
+  return app_ ? app_->status_json() : std::string();
+}
 
 // Site::reload() arrives with the hot-swap work; until a Site has one, reloading one site means
 // a recycle. Detected at compile time so both states of the interface build.
@@ -216,8 +221,9 @@ std::string ManagedSite::reload_or_recycle(S& app) {
 
 std::string ManagedSite::reload_app() {
   if (stopping_) return fmt::format("site {}: stopping", config_->name);
-  if (offline_) return fmt::format("site {}: offline ({} present); nothing to reload",
-                                   config_->name, kOfflineFile);
+  if (offline_)
+    return fmt::format("site {}: offline ({} present); nothing to reload", config_->name,
+                       kOfflineFile);
   if (!app_) create_app();
   if (!app_) return fmt::format("site {}: no application", config_->name);
   return reload_or_recycle(*app_);

@@ -1,11 +1,11 @@
 #include "shared/frontend/ctl.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -56,7 +56,9 @@ class Fd {
   int fd_;
 };
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 // The admin address from the config: the validated config when it loads, else just the
 // [server] admin string of a file that parses as TOML, else the default socket.

@@ -21,13 +21,14 @@ void Metrics::exchange_done(const RequestContext& c) {
   int cls = c.status / 100;
   cls = cls < 1 ? 1 : cls > 5 ? 5 : cls;
   ++m->responses[static_cast<size_t>(cls - 1)];
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - c.started)
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  c.started)
                 .count();
   uint64_t micros = us > 0 ? static_cast<uint64_t>(us) : 0;
   m->duration_us += micros;
   size_t bucket = 0;
-  while (bucket < kDurationBuckets.size() && static_cast<double>(micros) > kDurationBuckets[bucket] * 1e6)
+  while (bucket < kDurationBuckets.size() &&
+         static_cast<double>(micros) > kDurationBuckets[bucket] * 1e6)
     ++bucket;
   ++m->duration_buckets[bucket];
 }
@@ -48,8 +49,7 @@ std::string label(std::string_view value) {
   return out;
 }
 
-void header(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
@@ -68,7 +68,8 @@ std::string Metrics::render(size_t connections,
   static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
   for (const SiteMetrics* m : all)
     for (size_t i = 0; i < m->responses.size(); ++i)
-      fmt::format_to(it, "sitehost_requests_total{{site=\"{}\",model=\"{}\",status_class=\"{}\"}} {}\n",
+      fmt::format_to(it,
+                     "sitehost_requests_total{{site=\"{}\",model=\"{}\",status_class=\"{}\"}} {}\n",
                      label(m->name), label(m->model), kClasses[i], m->responses[i]);
 
   header(out, "sitehost_request_duration_seconds", "histogram",
@@ -82,7 +83,8 @@ std::string Metrics::render(size_t connections,
         fmt::format_to(it, "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"{}\"}} {}\n",
                        site, kDurationBuckets[i], cumulative);
       else
-        fmt::format_to(it, "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"+Inf\"}} {}\n",
+        fmt::format_to(it,
+                       "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"+Inf\"}} {}\n",
                        site, cumulative);
     }
     fmt::format_to(it, "sitehost_request_duration_seconds_sum{{site=\"{}\"}} {:.6f}\n", site,
@@ -110,8 +112,8 @@ std::string Metrics::render(size_t connections,
   header(out, "sitehost_hot_swaps_total", "counter",
          "In-process handler swaps and out-of-process overlapped recycles, by result.");
   for (const SiteMetrics* m : configured) {
-    fmt::format_to(it, "sitehost_hot_swaps_total{{site=\"{}\",result=\"ok\"}} {}\n",
-                   label(m->name), m->hot_swaps_ok.load(std::memory_order_relaxed));
+    fmt::format_to(it, "sitehost_hot_swaps_total{{site=\"{}\",result=\"ok\"}} {}\n", label(m->name),
+                   m->hot_swaps_ok.load(std::memory_order_relaxed));
     fmt::format_to(it, "sitehost_hot_swaps_total{{site=\"{}\",result=\"failed\"}} {}\n",
                    label(m->name), m->hot_swaps_failed.load(std::memory_order_relaxed));
   }
@@ -132,7 +134,8 @@ std::string Metrics::render(size_t connections,
   fmt::format_to(it, "sitehost_bytes_received_total {}\n", bytes_received_);
   header(out, "sitehost_bytes_sent_total", "counter", "Bytes written to client connections.");
   fmt::format_to(it, "sitehost_bytes_sent_total {}\n", bytes_sent_);
-  header(out, "sitehost_reloads_total", "counter", "Config reloads (SIGHUP, ctl reload), by result.");
+  header(out, "sitehost_reloads_total", "counter",
+         "Config reloads (SIGHUP, ctl reload), by result.");
   fmt::format_to(it, "sitehost_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
   fmt::format_to(it, "sitehost_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
   return out;

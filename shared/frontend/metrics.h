@@ -23,8 +23,8 @@ namespace sitehost {
 struct RequestContext;
 
 // Upper bounds (seconds) of the sitehost_request_duration_seconds buckets (+Inf is implied).
-inline constexpr std::array<double, 12> kDurationBuckets = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+inline constexpr std::array<double, 12> kDurationBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,   0.25,   0.5,   1,    2.5,   10};
 
 struct SiteMetrics {
   SiteMetrics(std::string site_name, std::string model_name)
@@ -39,9 +39,9 @@ struct SiteMetrics {
   std::array<uint64_t, 5> responses{};  // by status class: [0] = 1xx ... [4] = 5xx
   std::array<uint64_t, kDurationBuckets.size() + 1> duration_buckets{};  // not cumulative
   uint64_t duration_us = 0;                                              // sum
-  int64_t in_flight = 0;          // exchanges handed to the site and not yet ended
-  uint64_t offline_responses = 0; // 503s answered from app_offline.htm (also in responses)
-  bool offline = false;           // app_offline.htm is present
+  int64_t in_flight = 0;           // exchanges handed to the site and not yet ended
+  uint64_t offline_responses = 0;  // 503s answered from app_offline.htm (also in responses)
+  bool offline = false;            // app_offline.htm is present
 
   // --- hosting models (any thread) ---
   std::atomic<uint64_t> hot_swaps_ok{0};
@@ -63,8 +63,8 @@ class Metrics {
     auto it = sites_.find(key);
     if (it == sites_.end())
       it = sites_
-               .emplace(std::move(key), std::make_unique<SiteMetrics>(
-                                            config.name, to_string(config.hosting_model)))
+               .emplace(std::move(key),
+                        std::make_unique<SiteMetrics>(config.name, to_string(config.hosting_model)))
                .first;
     return *it->second;
   }

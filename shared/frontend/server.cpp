@@ -78,15 +78,17 @@ Server::~Server() = default;
 
 std::string Server::start(Config config) {
   if (admin_enabled_ && !admin_) admin_ = std::make_unique<AdminServer>(*this);
+  // Handlers first: once a listener is open a client may already send SIGHUP (whose default
+  // action would kill us); the signal is handled when the loop runs.
+  uv_signal_start(&signals_[0], &Server::on_signal, SIGTERM);
+  uv_signal_start(&signals_[1], &Server::on_signal, SIGINT);
+  uv_signal_start(&signals_[2], &Server::on_signal, SIGHUP);
+  uv_signal_start(&signals_[3], &Server::on_signal, SIGUSR1);
   std::string error = apply(std::move(config), true);
   if (!error.empty()) {
     close_own_handles();
     return error;
   }
-  uv_signal_start(&signals_[0], &Server::on_signal, SIGTERM);
-  uv_signal_start(&signals_[1], &Server::on_signal, SIGINT);
-  uv_signal_start(&signals_[2], &Server::on_signal, SIGHUP);
-  uv_signal_start(&signals_[3], &Server::on_signal, SIGUSR1);
   return {};
 }
 

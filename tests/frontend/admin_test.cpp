@@ -32,7 +32,8 @@ std::optional<Response> parse_answer(const std::string& all) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
-    r.headers.emplace_back(line.substr(0, colon), line.substr(line.find_first_not_of(' ', colon + 1)));
+    r.headers.emplace_back(line.substr(0, colon),
+                           line.substr(line.find_first_not_of(' ', colon + 1)));
   }
   r.body = all.substr(end + 4);
   return r;
@@ -79,7 +80,8 @@ class Admin : public FrontendTest {
     socket_path = dir / "admin.sock";
     keys.emplace_back("admin", toml_string(socket_path.string()));
     start(keys);
-    ASSERT_TRUE(wait_until([&] { return fs::exists(socket_path); })) << server->log();
+    // The HTTP port accepts (kernel backlog) a moment before the admin socket listens.
+    ASSERT_TRUE(wait_until([&] { return call("GET", "/").has_value(); })) << server->log();
   }
 
   std::optional<Response> call(const std::string& method, const std::string& target) {
@@ -167,7 +169,8 @@ TEST_F(Admin, MetricsMoveWithRequests) {
   EXPECT_EQ(metric(m, "sitehost_request_duration_seconds_count{site=\"hello\"}"), 4) << m;
   EXPECT_EQ(metric(m, "sitehost_request_duration_seconds_bucket{site=\"hello\",le=\"+Inf\"}"), 4);
   EXPECT_GT(metric(m, "sitehost_bytes_received_total"), 100);
-  EXPECT_GT(metric(m, "sitehost_bytes_sent_total"), metric(before->body, "sitehost_bytes_sent_total"));
+  EXPECT_GT(metric(m, "sitehost_bytes_sent_total"),
+            metric(before->body, "sitehost_bytes_sent_total"));
   EXPECT_GE(metric(m, "sitehost_connections_active"), 0);
   EXPECT_EQ(metric(m, "sitehost_requests_in_flight{site=\"hello\"}"), 0);
   EXPECT_EQ(metric(m, "sitehost_reloads_total{result=\"ok\"}"), 0);
@@ -210,6 +213,7 @@ TEST_F(Admin, UnknownPathsAndWrongMethods) {
 TEST_F(Admin, LoopbackTcpAddress) {
   uint16_t admin_port = free_port();
   start({{"admin", toml_string("127.0.0.1:" + std::to_string(admin_port))}});
+  ASSERT_TRUE(wait_until([&] { return Client(admin_port, 200ms).connected(); })) << server->log();
   Client c(admin_port);
   ASSERT_TRUE(c.connected()) << server->log();
   ASSERT_TRUE(c.send("GET /status HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -72,9 +72,9 @@ TEST_F(AppOffline, RequestInFlightFinishesThenTheAppStopsAndStartsAgainAfterRemo
 
   Client slow(port, 10s);
   ASSERT_TRUE(slow.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_until(
-      [&] { return server->log().find("dispatch GET /slow?ms=1500") != std::string::npos; }))
-      << server->log();
+  ASSERT_TRUE(wait_until([&] {
+    return server->log().find("dispatch GET /slow?ms=1500") != std::string::npos;
+  })) << server->log();
   take_offline("offline");
   // New requests are refused at once, while the one in flight carries on.
   ASSERT_TRUE(wait_until([&] { return status_of("/slow?ms=1") == 503; }, 3s)) << server->log();
@@ -116,7 +116,10 @@ TEST_F(AppOffline, FastTogglingNeverLeavesASiteStuck) {
   // A burst of requests while toggling gets only 200 or 503, never an error or a dropped
   // connection.
   for (int i = 0; i < 30; ++i) {
-    if (i % 2) take_offline("x"); else bring_online();
+    if (i % 2)
+      take_offline("x");
+    else
+      bring_online();
     int s = status_of("/");
     EXPECT_TRUE(s == 200 || s == 503) << "status " << s;
   }

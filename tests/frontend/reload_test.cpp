@@ -113,9 +113,9 @@ TEST_F(Reload, ARemovedListenerLetsItsRequestInFlightFinish) {
 
   Client c(port_b, 10s);
   ASSERT_TRUE(c.send("GET /?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_until(
-      [&] { return server->log().find("dispatch GET /?ms=1000 to site slow_b") != std::string::npos; }))
-      << server->log();
+  ASSERT_TRUE(wait_until([&] {
+    return server->log().find("dispatch GET /?ms=1000 to site slow_b") != std::string::npos;
+  })) << server->log();
   reload(base().str());
   auto r = c.read_response();
   ASSERT_TRUE(r) << server->log();
@@ -123,7 +123,8 @@ TEST_F(Reload, ARemovedListenerLetsItsRequestInFlightFinish) {
   EXPECT_EQ(r->body, "slept 1000 ms\n");
   EXPECT_EQ(r->header("Connection"), "close");
   EXPECT_TRUE(c.closed_within(3s));
-  ASSERT_TRUE(wait_until([&] { return count_in_log("site slow_b: stopped") == 1; })) << server->log();
+  ASSERT_TRUE(wait_until([&] { return count_in_log("site slow_b: stopped") == 1; }))
+      << server->log();
 }
 
 TEST_F(Reload, UnchangedSitesKeepTheirAppChangedOnesAreReplacedAfterDraining) {
@@ -132,9 +133,9 @@ TEST_F(Reload, UnchangedSitesKeepTheirAppChangedOnesAreReplacedAfterDraining) {
   ASSERT_EQ(http_request(port, "GET", "/slow?ms=1")->status, 200);
   Client c(port, 10s);
   ASSERT_TRUE(c.send("GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_until(
-      [&] { return server->log().find("dispatch GET /slow?ms=1000") != std::string::npos; }))
-      << server->log();
+  ASSERT_TRUE(wait_until([&] {
+    return server->log().find("dispatch GET /slow?ms=1000") != std::string::npos;
+  })) << server->log();
   reload(base({{"max_allowed_content_length", "1000"}}).str());
   auto r = c.read_response();
   ASSERT_TRUE(r) << server->log();
