@@ -43,8 +43,8 @@ bool is_executable_file(const fs::path& p) {
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
 
-// process_path as configured: absolute, or relative to physical_path; a bare command name
-// ("python3", "dotnet") is looked up in PATH when the app folder has no such file.
+}  // namespace
+
 std::string resolve_program(const SiteConfig& config, std::string* error) {
   const fs::path& configured = config.process_path;
   if (configured.empty()) {
@@ -75,6 +75,8 @@ std::string resolve_program(const SiteConfig& config, std::string* error) {
   return {};
 }
 
+namespace {
+
 const char* signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? abbrev : "?";
@@ -82,9 +84,11 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
-ChildSlot::ChildSlot(ProxySite& site, unsigned index)
+ChildSlot::ChildSlot(ProxySite& site, unsigned index, uint64_t site_generation, Role role)
     : site_(site),
       index_(index),
+      site_generation_(site_generation),
+      role_(role),
       output_(site.log(), site.config().name),
       pool_(site.loop(), site.buffers()) {
   probe_timer_.init(site.loop(), [this] { probe(); });
@@ -97,6 +101,7 @@ ChildSlot::ChildSlot(ProxySite& site, unsigned index)
         site_.config().name, child_->pid(), site_.config().shutdown_time_limit.count());
     child_->kill_group();
   });
+  drain_timer_.init(site.loop(), [this] { site_.cut_requests_on(*this); });
   pool_.set_on_empty([this] { check_stopped(); });
   auto fixed = site.config().environment.find("ASPNETCORE_PORT");
   if (fixed != site.config().environment.end()) {
@@ -125,6 +130,15 @@ void ChildSlot::submit(Forwarder& forwarder) {
       forwarder.on_child_failed(HttpError{503, 0, "the site is stopping"});
       return;
     case State::kIdle: {
+      if (held_) {  // the replacement of a fixed-port child: waits for the old one to go
+        if (waiters_.size() >= kMaxWaiters) {
+          forwarder.on_child_failed(
+              HttpError{503, 0, "too many requests are waiting for the application to start"});
+          return;
+        }
+        waiters_.push_back(&forwarder);
+        return;
+      }
       std::string detail;
       if (site_.rapid_fail_blocked(&detail)) {
         detail += output_excerpt();
@@ -148,6 +162,10 @@ void ChildSlot::submit(Forwarder& forwarder) {
 }
 
 void ChildSlot::requeue(Forwarder& forwarder) {
+  if (retiring_) {  // never restarted: the request goes to the serving generation
+    site_.resubmit(forwarder);
+    return;
+  }
   if (state_ == State::kReady) {
     waiters_.push_back(&forwarder);  // on_child_exit restarts the child for it
     return;
@@ -160,13 +178,26 @@ void ChildSlot::withdraw(Forwarder& forwarder) {
 }
 
 void ChildSlot::start() {
-  if (state_ != State::kIdle) return;
+  if (state_ != State::kIdle || held_) return;
   std::string detail;
   if (site_.rapid_fail_blocked(&detail)) return;
   begin_start();
 }
 
+void ChildSlot::start_candidate() {
+  if (state_ != State::kIdle) return;
+  begin_start();
+}
+
+void ChildSlot::release_hold() {
+  if (!held_) return;
+  held_ = false;
+  if (state_ == State::kIdle && !site_.stopping()) begin_start();
+}
+
 void ChildSlot::begin_start() {
+  if (started_once_ && role_ == Role::kServing) site_.note_restart();
+  started_once_ = true;
   attempt_ = 0;
   output_.clear_tail();
   start_time_ = site_.now();
@@ -224,8 +255,9 @@ void ChildSlot::spawn_attempt() {
       output_.begin(child_->pid(), config.stdout_log_enabled ? &prefix : nullptr);
   if (!file_error.empty()) site_.log()->error("site '{}': {}", config.name, file_error);
   pool_.set_target(port_, generation_);
-  site_.log()->info("site '{}': started '{}' as pid {} on 127.0.0.1:{} (process {}, attempt {})",
-                    config.name, program_, child_->pid(), port_, index_ + 1, attempt_);
+  site_.log()->info(
+      "site '{}': started '{}' as pid {} on 127.0.0.1:{} (generation {}, process {}, attempt {})",
+      config.name, program_, child_->pid(), port_, site_generation_, index_ + 1, attempt_);
   probe_delay_ = kFirstProbeMs;
   schedule_probe();
 }
@@ -275,6 +307,7 @@ void ChildSlot::on_ready() {
   IntrusiveList<Forwarder, &Forwarder::queue_hook> ready;
   while (Forwarder* f = waiters_.pop_front()) ready.push_back(f);
   while (Forwarder* f = ready.pop_front()) f->on_child_ready();
+  if (role_ == Role::kCandidate) site_.candidate_changed();
 }
 
 std::string ChildSlot::exit_text(int64_t exit_status, int term_signal) const {
@@ -303,11 +336,11 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
   const SiteConfig& config = site_.config();
   switch (state_) {
     case State::kStarting: {
-      site_.record_failure();
       std::string detail = fmt::format(
           "the application process '{}' (pid {}) {} before it "
           "accepted connections on 127.0.0.1:{} (attempt {} of {})",
           program_, pid, last_exit_, port_, attempt_, kStartAttempts);
+      site_.record_failure(detail);
       site_.log()->error("site '{}': {}", config.name, detail);
       std::string blocked;
       if (attempt_ < kStartAttempts && !site_.stopping() && !site_.rapid_fail_blocked(&blocked)) {
@@ -317,25 +350,47 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
       startup_timer_.stop();
       state_ = State::kIdle;
       fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+      if (role_ == Role::kCandidate) note_candidate_failure(detail);
+      if (retiring_) maybe_drained();
       return;
     }
-    case State::kReady:
-      site_.record_failure();
+    case State::kReady: {
+      std::string detail =
+          fmt::format("the application process (pid {}) {} after it started", pid, last_exit_);
+      site_.record_failure(detail);
+      state_ = State::kIdle;
+      if (role_ == Role::kCandidate) {  // before the switch: the recycle fails
+        note_candidate_failure(detail);
+        return;
+      }
+      if (retiring_) {  // replaced: not restarted; what waits for it goes to the serving children
+        site_.log()->error("site '{}': the replaced application process (pid {}) {}.{}",
+                           config.name, pid, last_exit_, output_excerpt());
+        hand_back_waiters();
+        maybe_drained();
+        return;
+      }
       site_.log()->error(
           "site '{}': the application process (pid {}) {}; it is restarted by "
           "the next request.{}",
           config.name, pid, last_exit_, output_excerpt());
-      state_ = State::kIdle;
       if (!waiters_.empty()) {  // requests that found it dead: restart now
-        std::string detail;
-        if (site_.rapid_fail_blocked(&detail))
-          fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+        std::string blocked;
+        if (site_.rapid_fail_blocked(&blocked))
+          fail_waiters(HttpError{502, 5, blocked + output_excerpt()});
         else
           begin_start();
       }
       return;
+    }
     case State::kKilling:
       state_ = State::kIdle;
+      if (role_ == Role::kCandidate) return;  // the failure was reported by fail_start
+      if (retiring_) {
+        hand_back_waiters();
+        maybe_drained();
+        return;
+      }
       if (!waiters_.empty()) {
         std::string detail;
         if (site_.rapid_fail_blocked(&detail))
@@ -373,7 +428,7 @@ void ChildSlot::fail_start(const std::string& detail) {
     probe_ = nullptr;
   }
   pool_.close_idle();
-  site_.record_failure();
+  site_.record_failure(detail);
   site_.log()->error("site '{}': {}", site_.config().name, detail);
   if (child_ && child_->running()) {
     state_ = State::kKilling;  // requests arriving now wait for the exit, then a new start
@@ -382,6 +437,40 @@ void ChildSlot::fail_start(const std::string& detail) {
     state_ = State::kIdle;
   }
   fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+  if (role_ == Role::kCandidate) note_candidate_failure(detail);
+}
+
+void ChildSlot::note_candidate_failure(const std::string& detail) {
+  if (!failure_.empty()) return;
+  failure_ = detail;
+  failure_output_ = output_excerpt();
+  site_.candidate_changed();
+}
+
+void ChildSlot::request_ended() {
+  --requests_;
+  maybe_drained();
+}
+
+void ChildSlot::retire() {
+  retiring_ = true;
+  pool_.close_idle();
+  drain_timer_.start(static_cast<uint64_t>(site_.config().shutdown_time_limit.count()));
+  hand_back_waiters();
+  maybe_drained();
+}
+
+void ChildSlot::hand_back_waiters() {
+  // Moved aside first: resubmitting may bring the count of requests here to 0 (a stop).
+  IntrusiveList<Forwarder, &Forwarder::queue_hook> moving;
+  while (Forwarder* f = waiters_.pop_front()) moving.push_back(f);
+  while (Forwarder* f = moving.pop_front()) site_.resubmit(*f);
+}
+
+void ChildSlot::maybe_drained() {
+  if (!retiring_ || requests_ != 0 || stop_requested_) return;
+  ProxySite& site = site_;
+  stop([&site] { site.slot_stopped(); });
 }
 
 void ChildSlot::fail_waiters(const HttpError& error) {
@@ -407,6 +496,8 @@ void ChildSlot::describe_crash(std::string& out) const {
 }
 
 void ChildSlot::stop(std::function<void()> done) {
+  stop_requested_ = true;
+  drain_timer_.stop();
   stop_done_ = std::move(done);
   fail_waiters(HttpError{503, 0, "the site is stopping"});
   probe_timer_.stop();
@@ -432,6 +523,7 @@ void ChildSlot::check_stopped() {
   if (state_ != State::kStopped || pool_.live() != 0 || !stop_done_) return;
   auto done = std::move(stop_done_);
   stop_done_ = nullptr;
+  finished_ = true;
   done();
 }
 

@@ -6,6 +6,13 @@
 // makes two attempts (a new port each) when it exits before that; every failed attempt and every
 // crash counts toward rapid_fails_per_minute. stop(): SIGTERM, shutdown_time_limit, SIGKILL of
 // the process group.
+//
+// Overlapped recycle (ProxySite::recycle): a site's slots form one generation. A recycle makes a
+// new generation of candidate slots that start at once (no request waits on them); the site
+// reads candidate_ready() / candidate_failed(). Once they all are ready the site promotes them
+// and retires the old slots: a retiring slot takes no new request, hands its waiting ones back to
+// the site, keeps serving those in flight (counted by request_begun/request_ended) for up to
+// shutdown_time_limit (then the site cuts them), and stops its child as soon as none is left.
 #pragma once
 
 #include <sys/types.h>
@@ -28,12 +35,20 @@ namespace sitehost::proxy {
 
 class ProxySite;
 
+// process_path as configured: absolute, or relative to physical_path; a bare command name
+// ("python3", "dotnet") is looked up in PATH when the app folder has no such file. Empty, with
+// `*error` set, when there is no such executable.
+std::string resolve_program(const SiteConfig& config, std::string* error);
+
 class ChildSlot final : private UpstreamUser {
  public:
   static constexpr size_t kMaxWaiters = 4096;
   static constexpr int kStartAttempts = 2;
 
-  ChildSlot(ProxySite& site, unsigned index);
+  enum class Role { kServing, kCandidate };
+
+  // `site_generation`: the site's generation the slot belongs to (for logs).
+  ChildSlot(ProxySite& site, unsigned index, uint64_t site_generation, Role role);
   ~ChildSlot();
   ChildSlot(const ChildSlot&) = delete;
   ChildSlot& operator=(const ChildSlot&) = delete;
@@ -53,6 +68,42 @@ class ChildSlot final : private UpstreamUser {
   // No new requests; SIGTERM, shutdown_time_limit, SIGKILL the group; `done` once the child is
   // gone and every connection to it is closed.
   void stop(std::function<void()> done);
+
+  // --- requests that reference the slot (from Forwarder::begin until the forwarder is free) ---
+  void request_begun() { ++requests_; }
+  void request_ended();
+  size_t requests() const { return requests_; }
+  size_t waiting() const { return waiters_.size(); }
+
+  // --- overlapped recycle ---
+  // A candidate starts its child now, whatever rapid-fail protection says (a deploy or reload
+  // asked for it); becoming ready or failing is reported to the site (candidate_changed), which
+  // reads ready() / candidate_failed().
+  void start_candidate();
+  bool ready() const { return state_ == State::kReady; }
+  bool candidate_failed() const { return !failure_.empty(); }
+  // Why the candidate failed (one paragraph), and the child's last output.
+  const std::string& failure() const { return failure_; }
+  const std::string& failure_output() const { return failure_output_; }
+  // The candidate becomes a serving slot.
+  void promote() { role_ = Role::kServing; }
+  // Leaves service: idle connections are closed, the waiting requests go back to the site
+  // (ProxySite::resubmit), the drain deadline (shutdown_time_limit) starts. The child is stopped
+  // as soon as no request references the slot.
+  void retire();
+  bool retiring() const { return retiring_; }
+  // A fixed ASPNETCORE_PORT cannot be shared by two children: the replacement of such a slot is
+  // held (requests queue on it, nothing starts) until release_hold(), once the old child is gone.
+  bool fixed_port() const { return fixed_port_; }
+  void hold() { held_ = true; }
+  bool held() const { return held_; }
+  void release_hold();
+  // True when the slot has a child process or is starting or stopping one.
+  bool active() const { return state_ != State::kIdle && state_ != State::kStopped; }
+  bool stop_requested() const { return stop_requested_; }
+  // stop() completed: no child, no connection.
+  bool finished() const { return finished_; }
+  uint64_t site_generation() const { return site_generation_; }
 
   UpstreamPool& pool() { return pool_; }
   std::string_view token() const { return token_; }
@@ -76,6 +127,9 @@ class ChildSlot final : private UpstreamUser {
   void fail_start(const std::string& detail);
   void fail_waiters(const HttpError& error);
   void check_stopped();
+  void note_candidate_failure(const std::string& detail);
+  void hand_back_waiters();
+  void maybe_drained();
   std::string exit_text(int64_t exit_status, int term_signal) const;
   std::string output_excerpt() const;
 
@@ -87,6 +141,8 @@ class ChildSlot final : private UpstreamUser {
 
   ProxySite& site_;
   unsigned index_;
+  uint64_t site_generation_;
+  Role role_;
   State state_ = State::kIdle;
   std::unique_ptr<ChildProcess> child_;
   ChildOutput output_;
@@ -95,6 +151,7 @@ class ChildSlot final : private UpstreamUser {
   Timer probe_timer_;
   Timer startup_timer_;
   Timer kill_timer_;
+  Timer drain_timer_;  // retiring: shutdown_time_limit for the requests in flight
   IntrusiveList<Forwarder, &Forwarder::queue_hook> waiters_;
   std::string token_;
   std::string program_;
@@ -104,7 +161,15 @@ class ChildSlot final : private UpstreamUser {
   uint64_t start_time_ = 0;
   uint64_t probe_delay_ = 0;
   bool fixed_port_ = false;
+  bool started_once_ = false;  // a start was made before (the next one is a restart)
+  bool retiring_ = false;
+  bool held_ = false;
+  bool stop_requested_ = false;
+  bool finished_ = false;
+  size_t requests_ = 0;
   std::string last_exit_;  // how the last child ended
+  std::string failure_;    // a candidate's failed start
+  std::string failure_output_;
   std::function<void()> stop_done_;
 };
 

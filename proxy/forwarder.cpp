@@ -31,7 +31,13 @@ void Forwarder::begin(Exchange& exchange, ChildSlot& slot) {
   reused_ = retried_ = requeued_ = protocol_error_ = finish_pending_ = false;
   touch();
   exchange.set_abort_handler(AbortHandler{&Forwarder::on_abort, this});
+  slot.request_begun();
   slot.submit(*this);
+}
+
+void Forwarder::move_to(ChildSlot& slot) {
+  slot_ = &slot;
+  slot.request_begun();
 }
 
 void Forwarder::touch() {
@@ -316,7 +322,7 @@ void Forwarder::release_upstream(bool reuse) {
   if (!upstream_) return;
   UpstreamConnection* c = upstream_;
   upstream_ = nullptr;
-  if (reuse && !site_.stopping())
+  if (reuse && !site_.stopping() && !slot_->retiring())
     slot_->pool().put_idle(c);
   else
     c->close();
@@ -410,12 +416,19 @@ void Forwarder::fail(int status, int substatus, std::string_view detail) {
 }
 
 void Forwarder::maybe_recycle() {
+  // Done with the child (a replaced one may stop) even while writes to the client still run.
+  if (phase_ == Phase::kEnding && !upstream_ && !tunnel_.active()) release_slot();
   if (phase_ != Phase::kEnding || exchange_ || upstream_ || client_writes_ != 0 || in_block_ ||
       tunnel_.active())
     return;
   phase_ = Phase::kFree;
-  slot_ = nullptr;
   site_.recycle(*this);
+}
+
+void Forwarder::release_slot() {
+  ChildSlot* slot = slot_;
+  slot_ = nullptr;
+  if (slot) slot->request_ended();
 }
 
 }  // namespace sitehost::proxy

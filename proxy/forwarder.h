@@ -43,6 +43,12 @@ class Forwarder final : public BodyReader,
   void on_timeout();
   // From the site when stopping takes too long: ends the exchange now.
   void cut(std::string_view why);
+  // The slot the exchange uses (counted there by request_begun/request_ended); null once the
+  // child connection is no longer needed.
+  ChildSlot* slot() const { return slot_; }
+  // A waiting exchange moves to another slot (the site's serving generation, from a retiring
+  // slot, which the caller then tells request_ended).
+  void move_to(ChildSlot& slot);
 
   // Whether request_timeout currently applies, and since when the child was last heard from.
   bool timed() const { return timed_hook.linked && !upstream_paused_; }
@@ -91,6 +97,7 @@ class Forwarder final : public BodyReader,
   void unpin(Block* block);
   void touch();
   void maybe_recycle();
+  void release_slot();
   bool request_sent() const;
 
   ProxySite& site_;

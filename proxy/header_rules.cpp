@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,30 @@ bool dropped_request_header(std::string_view name) {
 }
 
 }  // namespace
+
+void append_base64(std::string& out, std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t n = bytes.size();
+  size_t at = out.size();
+  out.resize(at + (n + 2) / 3 * 4);
+  char* w = out.data() + at;
+  for (; n >= 3; n -= 3, p += 3) {
+    uint32_t v = uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | p[2];
+    *w++ = kAlphabet[v >> 18];
+    *w++ = kAlphabet[(v >> 12) & 63];
+    *w++ = kAlphabet[(v >> 6) & 63];
+    *w++ = kAlphabet[v & 63];
+  }
+  if (n > 0) {
+    uint32_t v = uint32_t{p[0]} << 16 | (n == 2 ? uint32_t{p[1]} << 8 : 0);
+    *w++ = kAlphabet[v >> 18];
+    *w++ = kAlphabet[(v >> 12) & 63];
+    *w++ = n == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *w++ = '=';
+  }
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -167,6 +192,11 @@ void build_request_head(const RequestInfo& request, std::string_view token, bool
   if (client.empty()) client = "unknown";
   append_list_header(out, "X-Forwarded-For", request.headers, client);
   append_list_header(out, "X-Forwarded-Proto", request.headers, request.tls ? "https" : "http");
+  if (!request.client_certificate.empty()) {  // ANCM's header: base64 of the DER, one line
+    out.append("MS-ASPNETCORE-CLIENTCERT: ");
+    append_base64(out, request.client_certificate);
+    out.append("\r\n");
+  }
   append_header(out, "MS-ASPNETCORE-TOKEN", token);
   out.append("\r\n");
 }

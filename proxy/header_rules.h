@@ -4,7 +4,8 @@
 // hop-by-hop headers removed (Connection and the names it lists, Keep-Alive, TE, Trailer,
 // Transfer-Encoding, Upgrade unless tunnelling, Proxy-*), Expect removed (the front end answers
 // 100-continue), Host kept, every MS-ASPNETCORE-* removed, the body re-framed (Content-Length or
-// chunked), X-Forwarded-For / X-Forwarded-Proto appended, MS-ASPNETCORE-TOKEN added.
+// chunked), X-Forwarded-For / X-Forwarded-Proto appended, MS-ASPNETCORE-CLIENTCERT added (base64
+// DER) when the TLS client sent a verified certificate, MS-ASPNETCORE-TOKEN added.
 // Response to the client: the same hop-by-hop names removed (Upgrade kept on a 101 tunnel).
 #pragma once
 
@@ -34,6 +35,9 @@ bool listed_in_connection(std::span<const HeaderView> headers, std::string_view 
 inline constexpr size_t kEndpointBufferSize = 64;
 std::string_view format_endpoint(const sockaddr_storage* address,
                                  char (&buffer)[kEndpointBufferSize]);
+
+// Appends the standard base64 (RFC 4648, padded, no line breaks) of `bytes` to `out`.
+void append_base64(std::string& out, std::string_view bytes);
 
 // Appends the request head for the child to `out` (which is cleared first). `tunnel`: the
 // request is an Upgrade that becomes a tunnel after a 101 (Upgrade kept, "Connection: Upgrade").

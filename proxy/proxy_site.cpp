@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <set>
 #include <string_view>
 
@@ -25,21 +28,99 @@ bool per_child_variable(std::string_view name) {
          name == "ASPNETCORE_APPL_PATH" || name == "ASPNETCORE_IIS_PHYSICAL_PATH";
 }
 
+constexpr std::string_view kHttpsPortVariable = "ASPNETCORE_ANCM_HTTPS_PORT";
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20)
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_pids(const std::vector<pid_t>& pids) {
+  std::string out = "[";
+  for (size_t i = 0; i < pids.size(); ++i)
+    fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", pids[i]);
+  return out + "]";
+}
+
+// `file` is `folder` or inside it (lexically, after normalisation).
+bool inside(const std::filesystem::path& file, const std::filesystem::path& folder) {
+  std::filesystem::path rel = file.lexically_normal().lexically_relative(folder.lexically_normal());
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 }  // namespace
+
+const char* to_string(ProxyStatus::State state) {
+  switch (state) {
+    case ProxyStatus::State::kNotStarted:
+      return "not started";
+    case ProxyStatus::State::kStarting:
+      return "starting";
+    case ProxyStatus::State::kRunning:
+      return "running";
+    case ProxyStatus::State::kRecycling:
+      return "recycling";
+    case ProxyStatus::State::kStopping:
+      return "stopping";
+  }
+  return "?";
+}
+
+uint16_t ancm_https_port(const SiteConfig& config) {
+  uint16_t port = 0;
+  for (const Binding& b : config.bindings) {
+    if (b.scheme != "https") continue;
+    if (port != 0 && b.port != port) return 0;  // several https ports: none (as ANCM)
+    port = b.port;
+  }
+  return port;
+}
 
 ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
     : config_(config), context_(context), launcher_(find_launcher()) {
+  // ASPNETCORE_ANCM_HTTPS_PORT: computed from the bindings, overriding sitehost's own
+  // environment; a value in the site's `environment` wins (ANCM adds it only when absent).
+  uint16_t https_port = ancm_https_port(config_);
+  bool add_https_port =
+      https_port != 0 && !config_.environment.count(std::string(kHttpsPortVariable));
   for (char** e = environ; e && *e; ++e) {
     std::string_view entry(*e);
     std::string_view name = entry.substr(0, entry.find('='));
     if (per_child_variable(name) || config_.environment.count(std::string(name))) continue;
+    if (add_https_port && name == kHttpsPortVariable) continue;
     environment_.emplace_back(entry);
   }
   for (const auto& [name, value] : config_.environment)
     if (!per_child_variable(name)) environment_.push_back(name + "=" + value);
+  if (add_https_port) environment_.push_back(fmt::format("{}={}", kHttpsPortVariable, https_port));
 
   unsigned processes = std::max<uint32_t>(1, config_.processes);
-  for (unsigned i = 0; i < processes; ++i) slots_.push_back(std::make_unique<ChildSlot>(*this, i));
+  for (unsigned i = 0; i < processes; ++i)
+    slots_.push_back(std::make_unique<ChildSlot>(*this, i, generation_, ChildSlot::Role::kServing));
 
   sweep_timer_.init(loop(), [this] { sweep(); });
   drain_timer_.init(loop(), [this] {
@@ -48,11 +129,13 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
     for (auto& f : forwarders_)
       if (!Forwarder::free_hook_linked(*f)) f->cut("the site stopped before the request ended");
   });
-  done_timer_.init(loop(), [this] {
-    auto done = std::move(stop_done_);
-    stop_done_ = nullptr;
-    if (done) done();  // may destroy this site
-  });
+  recycle_timer_.init(loop(), [this] { advance_recycle(); });
+  reap_timer_.init(loop(), [this] { reap(); });
+  watch_ = std::make_unique<DeployWatch>(loop(), deployed_files(),
+                                         [this] { recycle_children("a deployed file changed"); });
+  if (std::string error = watch_->start(); !error.empty())
+    log()->warn("site '{}': {}; deploys are noticed on requests only (at most every {} ms)",
+                config_.name, error, DeployWatch::kPollMs);
   if (launcher_.empty()) {
     log()->warn(
         "site '{}': sitehost-launch not found next to sitehost: application processes "
@@ -65,6 +148,32 @@ ProxySite::~ProxySite() {
   // Normally stop() ran to the end. Otherwise kill what is left (~ChildProcess) and drop the rest.
   forwarders_.clear();
   slots_.clear();
+  candidates_.clear();
+  retired_.clear();
+}
+
+// The program, and the first argument when it names a file inside physical_path (the script or
+// assembly of `python3 app.py`, `dotnet app.dll`).
+std::vector<std::filesystem::path> ProxySite::deployed_files() const {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  std::string error;
+  std::string program = resolve_program(config_, &error);
+  if (!program.empty())
+    files.emplace_back(program);
+  else if (!config_.process_path.empty())
+    files.push_back(config_.process_path.is_relative()
+                        ? config_.physical_path / config_.process_path
+                        : config_.process_path);
+  if (!config_.arguments.empty() && !config_.arguments.front().empty()) {
+    fs::path arg = config_.arguments.front();
+    if (arg.is_relative()) arg = config_.physical_path / arg;
+    std::error_code ec;
+    if (inside(arg, config_.physical_path) && fs::is_regular_file(arg, ec) &&
+        std::find(files.begin(), files.end(), arg) == files.end())
+      files.push_back(arg.lexically_normal());
+  }
+  return files;
 }
 
 void ProxySite::start() {
@@ -84,6 +193,7 @@ void ProxySite::handle(Exchange& exchange) {
     exchange.respond_error(HttpError{503, 0, "the site is stopping"});
     return;
   }
+  watch_->poll();  // the safety net for a missed file event
   Forwarder& forwarder = acquire_forwarder();
   ChildSlot& slot = *slots_[next_slot_];
   next_slot_ = (next_slot_ + 1) % slots_.size();
@@ -126,7 +236,8 @@ void ProxySite::sweep() {
   }
 }
 
-void ProxySite::record_failure() {
+void ProxySite::record_failure(std::string_view error) {
+  set_last_error(std::string(error));
   failures_[failure_next_] = now();
   failure_next_ = (failure_next_ + 1) % failures_.size();
   failure_count_ = std::min(failure_count_ + 1, failures_.size());
@@ -149,7 +260,7 @@ bool ProxySite::rapid_fail_blocked(std::string* detail) {
     *detail = fmt::format(
         "rapid-fail protection: the application failed {} times within 60 s "
         "(rapid_fails_per_minute = {}); it is not started again for about {} s, or until the "
-        "configuration changes",
+        "configuration changes or a new version is deployed",
         recent, config_.rapid_fails_per_minute, (oldest + kWindowMs - t + 999) / 1000);
   }
   return true;
@@ -159,7 +270,11 @@ void ProxySite::stop(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
   stop_done_ = std::move(done);
-  for (auto& slot : slots_) slot->refuse_waiters(HttpError{503, 0, "the site is stopping"});
+  watch_.reset();  // its handles must not keep the loop alive
+  recycle_pending_ = false;
+  recycle_timer_.stop();
+  for (auto* list : {&slots_, &candidates_, &retired_})
+    for (auto& slot : *list) slot->refuse_waiters(HttpError{503, 0, "the site is stopping"});
   if (busy_ == 0) {
     stop_children();
     return;
@@ -172,14 +287,249 @@ void ProxySite::stop_children() {
   if (children_stopping_) return;
   children_stopping_ = true;
   drain_timer_.stop();
-  children_running_ = slots_.size();
-  for (auto& slot : slots_) slot->stop([this] { on_child_stopped(); });
+  for (auto* list : {&slots_, &candidates_, &retired_})
+    for (auto& slot : *list)
+      if (!slot->stop_requested()) slot->stop([this] { slot_stopped(); });
+  reap_timer_.start(0);  // whatever had stopped already
 }
 
-void ProxySite::on_child_stopped() {
-  if (--children_running_ != 0) return;
-  sweep_timer_.stop();
-  done_timer_.start(0);  // never from inside stop(): the caller may destroy the site in done
+void ProxySite::slot_stopped() {
+  reap_timer_.start(0);  // never from inside the slot's own call
+}
+
+void ProxySite::reap() {
+  std::erase_if(retired_, [](const std::unique_ptr<ChildSlot>& s) { return s->finished(); });
+  if (stopping_) {
+    if (!children_stopping_ || !retired_.empty()) return;
+    for (auto* list : {&slots_, &candidates_})
+      for (auto& slot : *list)
+        if (!slot->finished()) return;
+    sweep_timer_.stop();
+    auto done = std::move(stop_done_);
+    stop_done_ = nullptr;
+    if (done) done();  // may destroy this site: nothing after it
+    return;
+  }
+  // A fixed-port replacement starts once every replaced child is gone.
+  if (retired_.empty())
+    for (auto& slot : slots_)
+      if (slot->held()) slot->release_hold();
+}
+
+// --- overlapped recycle -------------------------------------------------------------------------
+
+void ProxySite::reload() {
+  if (stopping_) return;
+  watch_->accept_current();  // the files as they are now are what the new children start from
+  recycle_children("reload requested");
+}
+
+void ProxySite::recycle_children(std::string_view reason) {
+  if (stopping_) return;
+  if (!candidates_.empty()) {
+    if (!recycle_pending_)
+      log()->info("site '{}': {}: a new generation is already starting; another one follows it",
+                  config_.name, reason);
+    recycle_pending_ = true;
+    pending_reason_ = reason;
+    return;
+  }
+  bool running =
+      std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->active(); });
+  if (!running) {
+    reset_failures();  // a new version gets a fresh rapid-fail window
+    log()->info("site '{}': {}: no application process is running; the next start uses it",
+                config_.name, reason);
+    return;
+  }
+  size_t processes = slots_.size();
+  if (slots_.front()->fixed_port()) {
+    // Two children cannot listen on one fixed ASPNETCORE_PORT: the new one starts once the old
+    // one has drained and exited; requests wait for it meanwhile (they are not dropped).
+    size_t in_flight = 0;
+    for (auto& slot : slots_) in_flight += slot->requests();
+    log()->warn(
+        "site '{}': {}: ASPNETCORE_PORT is fixed, so generation {} starts only once generation {} "
+        "has finished its {} request(s) and exited; new requests wait for it",
+        config_.name, reason, generation_ + 1, generation_, in_flight);
+    ++generation_;
+    ++recycles_;
+    reset_failures();
+    std::vector<std::unique_ptr<ChildSlot>> old = std::move(slots_);
+    slots_.clear();
+    for (unsigned i = 0; i < processes; ++i) {
+      slots_.push_back(
+          std::make_unique<ChildSlot>(*this, i, generation_, ChildSlot::Role::kServing));
+      slots_.back()->hold();
+    }
+    next_slot_ = 0;
+    for (auto& slot : old) retire_slot(std::move(slot));
+    reap_timer_.start(0);  // releases the hold at once if the old child was already gone
+    return;
+  }
+  log()->info("site '{}': {}: starting generation {} ({} process(es)) beside generation {}",
+              config_.name, reason, generation_ + 1, processes, generation_);
+  recycle_began_ = now();
+  for (unsigned i = 0; i < processes; ++i)
+    candidates_.push_back(
+        std::make_unique<ChildSlot>(*this, i, generation_ + 1, ChildSlot::Role::kCandidate));
+  for (auto& slot : candidates_) slot->start_candidate();
+}
+
+void ProxySite::candidate_changed() {
+  recycle_timer_.start(0);
+}
+
+void ProxySite::advance_recycle() {
+  if (candidates_.empty() || stopping_) return;
+  for (auto& slot : candidates_)
+    if (slot->candidate_failed()) {
+      abort_recycle(*slot);
+      return;
+    }
+  for (auto& slot : candidates_)
+    if (!slot->ready()) return;
+  switch_generation();
+}
+
+void ProxySite::switch_generation() {
+  ++generation_;
+  ++recycles_;
+  reset_failures();  // a new version gets a fresh rapid-fail window
+  std::vector<std::unique_ptr<ChildSlot>> old = std::move(slots_);
+  slots_ = std::move(candidates_);
+  candidates_.clear();
+  next_slot_ = 0;
+  std::string pids;
+  for (auto& slot : slots_) {
+    slot->promote();
+    fmt::format_to(std::back_inserter(pids), "{}{}", pids.empty() ? "" : ", ", slot->pid());
+  }
+  size_t in_flight = 0;
+  for (auto& slot : old) in_flight += slot->requests();
+  log()->info(
+      "site '{}': generation {} ready after {} ms (pid {}): new requests go to it; generation {} "
+      "drains ({} request(s) in flight, up to shutdown_time_limit = {} ms)",
+      config_.name, generation_, now() - recycle_began_, pids, generation_ - 1, in_flight,
+      config_.shutdown_time_limit.count());
+  for (auto& slot : old) retire_slot(std::move(slot));
+  if (recycle_pending_) {
+    recycle_pending_ = false;
+    recycle_children(pending_reason_);
+  }
+}
+
+void ProxySite::abort_recycle(const ChildSlot& failed) {
+  ++recycle_failures_;
+  std::string error = fmt::format("the new version did not start: {}", failed.failure());
+  log()->error("site '{}': {}; generation {} keeps serving.{}", config_.name, error, generation_,
+               failed.failure_output());
+  set_last_error(std::move(error));
+  std::vector<std::unique_ptr<ChildSlot>> failing = std::move(candidates_);
+  candidates_.clear();
+  for (auto& slot : failing) {
+    ChildSlot& s = *slot;
+    retired_.push_back(std::move(slot));
+    s.stop([this] { slot_stopped(); });  // no request ever went to it
+  }
+  if (recycle_pending_) {
+    recycle_pending_ = false;
+    recycle_children(pending_reason_);
+  }
+}
+
+void ProxySite::retire_slot(std::unique_ptr<ChildSlot> slot) {
+  ChildSlot& s = *slot;
+  retired_.push_back(std::move(slot));
+  s.retire();  // its waiting requests come back through resubmit()
+}
+
+void ProxySite::resubmit(Forwarder& forwarder) {
+  ChildSlot* from = forwarder.slot();
+  ChildSlot& to = *slots_[next_slot_];
+  next_slot_ = (next_slot_ + 1) % slots_.size();
+  forwarder.move_to(to);
+  if (from) from->request_ended();
+  to.submit(forwarder);
+}
+
+void ProxySite::cut_requests_on(ChildSlot& slot) {
+  std::vector<Forwarder*> cut;  // collected first: cutting may start new exchanges (pipelining)
+  for (auto& f : forwarders_)
+    if (!Forwarder::free_hook_linked(*f) && f->slot() == &slot) cut.push_back(f.get());
+  if (cut.empty()) return;
+  log()->warn(
+      "site '{}': {} request(s) still running on the replaced process (pid {}) after "
+      "shutdown_time_limit ({} ms): cut",
+      config_.name, cut.size(), slot.pid(), config_.shutdown_time_limit.count());
+  for (Forwarder* f : cut)
+    if (f->slot() == &slot)
+      f->cut("the application was replaced and the request outlived shutdown_time_limit");
+}
+
+void ProxySite::reset_failures() {
+  failure_count_ = 0;
+  failure_next_ = 0;
+}
+
+void ProxySite::set_last_error(std::string error) {
+  last_error_ = std::move(error);
+  last_error_time_ = std::chrono::system_clock::now();
+}
+
+// --- status -------------------------------------------------------------------------------------
+
+ProxyStatus ProxySite::status() const {
+  ProxyStatus s;
+  bool ready = false, active = false;
+  for (const auto& slot : slots_) {
+    ready = ready || slot->ready();
+    active = active || slot->active();
+    if (slot->pid() > 0) s.pids.push_back(slot->pid());
+    s.waiting += slot->waiting();
+  }
+  for (const auto& slot : candidates_)
+    if (slot->pid() > 0) s.starting_pids.push_back(slot->pid());
+  for (const auto& slot : retired_) {
+    if (slot->pid() > 0) s.draining_pids.push_back(slot->pid());
+    s.waiting += slot->waiting();
+  }
+  if (stopping_)
+    s.state = ProxyStatus::State::kStopping;
+  else if (!candidates_.empty())
+    s.state = ProxyStatus::State::kRecycling;
+  else if (ready)
+    s.state = ProxyStatus::State::kRunning;
+  else if (active || s.waiting > 0)
+    s.state = ProxyStatus::State::kStarting;
+  s.generation = generation_;
+  s.in_flight = busy_;
+  s.restarts = restarts_;
+  s.recycles = recycles_;
+  s.recycle_failures = recycle_failures_;
+  s.last_error = last_error_;
+  s.last_error_time = last_error_time_;
+  return s;
+}
+
+std::string ProxySite::status_json() const {
+  ProxyStatus s = status();
+  std::string out = fmt::format(
+      "{{\"state\":{},\"generation\":{},\"pids\":{},\"starting_pids\":{},\"draining_pids\":{},"
+      "\"in_flight\":{},\"waiting\":{},\"restarts\":{},\"recycles\":{},\"recycle_failures\":{},"
+      "\"last_error\":",
+      json_string(to_string(s.state)), s.generation, json_pids(s.pids), json_pids(s.starting_pids),
+      json_pids(s.draining_pids), s.in_flight, s.waiting, s.restarts, s.recycles,
+      s.recycle_failures);
+  if (s.last_error.empty()) {
+    out += "null";
+  } else {
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.last_error_time.time_since_epoch())
+            .count();
+    out += fmt::format("{},\"last_error_unix_ms\":{}", json_string(s.last_error), ms);
+  }
+  return out + "}";
 }
 
 }  // namespace proxy

@@ -1,17 +1,30 @@
 // The out-of-process Site: supervises child servers (child_slot.h) and proxies exchanges to them
 // (forwarder.h, tunnel.h). See docs/out-of-process.md.
+//
+// Deploys (overlapped recycle): when a deployed file changes (deploy_watch.h: the program, and
+// the first argument when it is a file inside physical_path) or on reload(), a new generation of
+// children (`processes` of them) starts beside the serving one. Once all are ready, new requests
+// go to them; the old children finish what they are doing (tunnels included, up to
+// shutdown_time_limit, then the rest is cut) and are stopped (SIGTERM, shutdown_time_limit,
+// SIGKILL of the group). If a new child fails to start, the old ones keep serving, the error is
+// logged and kept for status(); nothing is dropped.
 #pragma once
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/buffer_pool.h"
+#include "proxy/deploy_watch.h"
 #include "proxy/forwarder.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/port_allocator.h"
@@ -26,6 +39,38 @@ namespace proxy {
 
 class ChildSlot;
 
+// What an out-of-process site reports about itself (ProxySite::status(), GET /status). Plain
+// data, copied out on the loop thread.
+struct ProxyStatus {
+  enum class State {
+    kNotStarted,  // no child yet (they start on the first request, or at start-up with preload)
+    kStarting,    // children are starting; requests wait
+    kRunning,     // at least one child of the serving generation accepts connections
+    kRecycling,   // a new generation is starting beside the serving one
+    kStopping,    // Site::stop was called
+  };
+  State state = State::kNotStarted;
+  uint64_t generation = 1;           // the generation serving new requests (+1 per recycle)
+  std::vector<pid_t> pids;           // its children
+  std::vector<pid_t> starting_pids;  // children of the generation starting beside it
+  std::vector<pid_t> draining_pids;  // replaced children finishing their requests or exiting
+  size_t in_flight = 0;              // requests being handled (all generations)
+  size_t waiting = 0;                // of which waiting for a child to start
+  uint64_t restarts = 0;             // child starts after a crash or a failed start
+  uint64_t recycles = 0;             // generations swapped in (deploys and reloads)
+  uint64_t recycle_failures = 0;     // new generations that failed to start (the old one served)
+  std::string last_error;            // the latest failed start or crash; empty if none
+  std::chrono::system_clock::time_point last_error_time{};
+};
+
+// "not started", "starting", "running", "recycling", "stopping".
+const char* to_string(ProxyStatus::State state);
+
+// ASPNETCORE_ANCM_HTTPS_PORT for the site's children (ANCM's rule, BindingInformation::
+// GetHttpsPort): the port of the site's https bindings when they all use one port; 0 when the
+// site has no https binding or https bindings on different ports.
+uint16_t ancm_https_port(const SiteConfig& config);
+
 class ProxySite final : public Site {
  public:
   ProxySite(const SiteConfig& config, const SiteContext& context);
@@ -34,6 +79,17 @@ class ProxySite final : public Site {
   void handle(Exchange& exchange) override;
   void stop(std::function<void()> done) override;
   void start() override;
+  // `ctl reload SITE`: an overlapped recycle now, whether or not a file changed. Nothing to do
+  // while no child runs (the next start uses the current files).
+  void reload() override;
+  std::string status_json() const override;
+
+  ProxyStatus status() const;
+  // Starts a new generation of children beside the serving one (see above); `reason` is logged.
+  // During a recycle, another one runs after it.
+  void recycle_children(std::string_view reason);
+  // The deploy watch, for tests (null when nothing could be watched).
+  const DeployWatch* deploy_watch() const { return watch_.get(); }
 
   // --- for slots and forwarders ---
   const SiteConfig& config() const { return config_; }
@@ -53,8 +109,19 @@ class ProxySite final : public Site {
   void untrack(Forwarder& forwarder);
   void recycle(Forwarder& forwarder);
 
-  // rapid_fails_per_minute: a failed start or a crash.
-  void record_failure();
+  // rapid_fails_per_minute: a failed start or a crash (`error` is kept for status()).
+  void record_failure(std::string_view error);
+  // A serving slot starts its child again (status: restarts).
+  void note_restart() { ++restarts_; }
+  // --- overlapped recycle, for slots ---
+  // A candidate became ready or failed: looked at on the next loop turn.
+  void candidate_changed();
+  // A waiting request of a retiring slot goes to the serving generation.
+  void resubmit(Forwarder& forwarder);
+  // A retiring slot's drain deadline passed: its requests are cut.
+  void cut_requests_on(ChildSlot& slot);
+  // A slot's stop() completed: it is destroyed (and the site's stop advanced) on the next turn.
+  void slot_stopped();
   // True (with an explanation) while more than rapid_fails_per_minute failures happened in the
   // last 60 s.
   bool rapid_fail_blocked(std::string* detail);
@@ -63,7 +130,14 @@ class ProxySite final : public Site {
   Forwarder& acquire_forwarder();
   void sweep();
   void stop_children();
-  void on_child_stopped();
+  void reap();
+  void advance_recycle();
+  void switch_generation();
+  void abort_recycle(const ChildSlot& failed);
+  void retire_slot(std::unique_ptr<ChildSlot> slot);
+  void set_last_error(std::string error);
+  void reset_failures();
+  std::vector<std::filesystem::path> deployed_files() const;
 
   SiteConfig config_;
   SiteContext context_;
@@ -71,22 +145,35 @@ class ProxySite final : public Site {
   PortAllocator ports_;
   std::string launcher_;
   std::vector<std::string> environment_;
-  std::vector<std::unique_ptr<ChildSlot>> slots_;
+  std::vector<std::unique_ptr<ChildSlot>> slots_;       // the serving generation
+  std::vector<std::unique_ptr<ChildSlot>> candidates_;  // the generation starting beside it
+  std::vector<std::unique_ptr<ChildSlot>> retired_;     // replaced or failed: draining, stopping
   size_t next_slot_ = 0;
+  uint64_t generation_ = 1;
+  uint64_t recycle_began_ = 0;
+  bool recycle_pending_ = false;  // asked for during a recycle: runs after it
+  std::string pending_reason_;
+  std::unique_ptr<DeployWatch> watch_;
   std::vector<std::unique_ptr<Forwarder>> forwarders_;  // every forwarder ever made
   IntrusiveList<Forwarder, &Forwarder::free_hook> free_;
   IntrusiveList<Forwarder, &Forwarder::timed_hook> timed_;
   size_t busy_ = 0;
   Timer sweep_timer_;
   Timer drain_timer_;
-  Timer done_timer_;
+  Timer recycle_timer_;
+  Timer reap_timer_;
   std::array<uint64_t, 101> failures_{};  // ring of failure times (ms, loop clock)
   size_t failure_count_ = 0;
   size_t failure_next_ = 0;
   bool stopping_ = false;
   bool children_stopping_ = false;
-  size_t children_running_ = 0;
   std::function<void()> stop_done_;
+  // Status.
+  uint64_t restarts_ = 0;
+  uint64_t recycles_ = 0;
+  uint64_t recycle_failures_ = 0;
+  std::string last_error_;
+  std::chrono::system_clock::time_point last_error_time_{};
 };
 
 }  // namespace proxy

@@ -75,7 +75,7 @@ TEST(Loader, AbiCompatibility) {
   EXPECT_TRUE(inproc::abi_compatible(SITEHOST_HANDLER_ABI_VERSION));
   EXPECT_FALSE(inproc::abi_compatible((SITEHOST_HANDLER_ABI_MAJOR + 1) << 16));
   EXPECT_FALSE(inproc::abi_compatible(SITEHOST_HANDLER_ABI_VERSION + 1));  // a newer minor
-  EXPECT_TRUE(inproc::abi_compatible(SITEHOST_HANDLER_ABI_MAJOR << 16));    // 1.0: an older minor
+  EXPECT_TRUE(inproc::abi_compatible(SITEHOST_HANDLER_ABI_MAJOR << 16));   // 1.0: an older minor
   EXPECT_FALSE(inproc::abi_compatible(0));
 }
 

@@ -61,6 +61,7 @@ class FakeExchange final : public Exchange {
     bool chunked = false;         // body announced chunked instead of Content-Length
     bool upgrade = false;
     bool tls = false;
+    std::string client_certificate;  // DER bytes of a verified TLS client certificate
     size_t body_chunk = 64 * 1024;
     uint64_t write_delay_ms = 0;  // each write completes this late (slow client)
     bool keep_response_body = true;
@@ -91,6 +92,7 @@ class FakeExchange final : public Exchange {
     info_.is_head = o_.method == "HEAD";
     info_.upgrade = o_.upgrade;
     info_.tls = o_.tls;
+    info_.client_certificate = o_.client_certificate;
     auto* r = reinterpret_cast<sockaddr_in*>(&remote_);
     r->sin_family = AF_INET;
     r->sin_port = htons(55555);

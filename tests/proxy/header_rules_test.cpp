@@ -150,6 +150,37 @@ TEST(HeaderRules, IncomingAspNetCoreHeadersStripped) {
             std::string::npos);
 }
 
+TEST(HeaderRules, Base64) {
+  auto b64 = [](std::string_view in) {
+    std::string out = "x";  // appends
+    append_base64(out, in);
+    return out.substr(1);
+  };
+  EXPECT_EQ(b64(""), "");
+  EXPECT_EQ(b64("f"), "Zg==");
+  EXPECT_EQ(b64("fo"), "Zm8=");
+  EXPECT_EQ(b64("foo"), "Zm9v");
+  EXPECT_EQ(b64("foob"), "Zm9vYg==");
+  EXPECT_EQ(b64("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(b64(std::string("\x00\xff\xfe\x3e\x3f", 5)), "AP/+Pj8=");
+}
+
+TEST(HeaderRules, ClientCertificateForwarded) {
+  Req r("GET", "/", {{"Host", "h"}, {"MS-ASPNETCORE-CLIENTCERT", "forged"}});
+  r.info.tls = true;
+  std::string der("\x30\x82\x01\x0a\x00\xff\xfe", 7);
+  r.info.client_certificate = der;
+  std::string head = r.head();
+  EXPECT_EQ(head.find("forged"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nMS-ASPNETCORE-CLIENTCERT: MIIBCgD//g==\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("CLIENTCERT"), head.rfind("CLIENTCERT")) << head;  // exactly once
+  EXPECT_NE(head.find("X-Forwarded-Proto: https\r\n"), std::string::npos) << head;
+
+  r.info.client_certificate = {};  // none: no header at all
+  EXPECT_EQ(r.head().find("CLIENTCERT"), std::string::npos);
+}
+
 TEST(HeaderRules, TunnelKeepsUpgrade) {
   Req r("GET", "/ws",
         {{"Host", "h"},

@@ -65,6 +65,55 @@ TEST_F(ProxySiteTest, ForwardedProtoHttpsWhenTls) {
   EXPECT_TRUE(has_header(ex->body, "X-Forwarded-Proto", "https")) << ex->body;
 }
 
+TEST_F(ProxySiteTest, TlsClientCertificateForwardedAsBase64) {
+  FakeExchange::Options o;
+  o.tls = true;
+  o.headers = {{"Host", "localhost"}, {"MS-ASPNETCORE-CLIENTCERT", "forged"}};
+  o.client_certificate = std::string("\x30\x82\x01\x0a\x00\xff\xfe", 7);  // any bytes
+  auto ex = send(o);
+  ASSERT_TRUE(wait(*ex));
+  ASSERT_TRUE(ex->finished) << ex->error_detail;
+  EXPECT_TRUE(has_header(ex->body, "MS-ASPNETCORE-CLIENTCERT", "MIIBCgD//g==")) << ex->body;
+  EXPECT_EQ(ex->body.find("forged"), std::string::npos) << ex->body;
+
+  FakeExchange::Options none;  // no certificate: no header, and the forged one still removed
+  none.tls = true;
+  none.headers = o.headers;
+  auto plain = send(none);
+  ASSERT_TRUE(wait(*plain));
+  EXPECT_EQ(plain->body.find("lientcert"), std::string::npos) << plain->body;
+}
+
+TEST_F(ProxySiteTest, TlsHttpsPortForTheChild) {
+  config_.bindings = {{"http", "*", 8080, false}, {"https", "a.test", 8443, false}};
+  EXPECT_EQ(json_str(fetch("/"), "https_port"), "8443");
+}
+
+TEST_F(ProxySiteTest, TlsHttpsPortAbsentWithoutHttpsBinding) {
+  config_.bindings = {{"http", "*", 8080, false}};
+  std::string body = fetch("/");
+  EXPECT_NE(body.find("\"https_port\": null"), std::string::npos) << body;
+}
+
+TEST_F(ProxySiteTest, TlsHttpsPortFromSiteEnvironmentWins) {
+  config_.bindings = {{"https", "*", 8443, false}};
+  config_.environment = {{"ASPNETCORE_ANCM_HTTPS_PORT", "443"}};
+  EXPECT_EQ(json_str(fetch("/"), "https_port"), "443");
+}
+
+TEST(ProxyHttpsPort, AncmRule) {
+  SiteConfig c;
+  EXPECT_EQ(ancm_https_port(c), 0);
+  c.bindings = {{"http", "*", 80, false}};
+  EXPECT_EQ(ancm_https_port(c), 0);
+  c.bindings.push_back({"https", "a.test", 8443, false});
+  EXPECT_EQ(ancm_https_port(c), 8443);
+  c.bindings.push_back({"https", "b.test", 8443, false});  // same port twice: still one port
+  EXPECT_EQ(ancm_https_port(c), 8443);
+  c.bindings.push_back({"https", "c.test", 9443, false});  // two https ports: none
+  EXPECT_EQ(ancm_https_port(c), 0);
+}
+
 TEST_F(ProxySiteTest, ConnectionsAreReused) {
   std::string a = fetch("/one");
   std::string b = fetch("/two");

@@ -178,6 +178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "physical_path": os.environ.get("ASPNETCORE_IIS_PHYSICAL_PATH"),
             "cwd": os.getcwd(),
             "env_extra": os.environ.get("ECHO_EXTRA"),
+            "https_port": os.environ.get("ASPNETCORE_ANCM_HTTPS_PORT"),
         })
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
