@@ -1,4 +1,5 @@
 #include "inproc/inproc_site.h"
+#include "shared/util/json.h"
 
 #include <random>
 
@@ -27,35 +28,6 @@ constexpr size_t kKeepCopyCapacity = 1 << 20;  // larger write copies are freed,
 // First line of a message, for one-line log entries.
 std::string_view first_line(std::string_view s) {
   return s.substr(0, s.find('\n'));
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace

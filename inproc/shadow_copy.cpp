@@ -1,4 +1,5 @@
 #include "inproc/shadow_copy.h"
+#include "shared/util/unique_fd.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -23,19 +24,7 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxNamePart = 160;  // of the library's file name kept in the shadow name
 constexpr size_t kCopyBuffer = 64 * 1024;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 std::string errno_text(int err) {
   return std::strerror(err);

@@ -1,4 +1,5 @@
 #include "proxy/proxy_site.h"
+#include "shared/util/json.h"
 
 #include <unistd.h>
 
@@ -29,35 +30,6 @@ bool per_child_variable(std::string_view name) {
 }
 
 constexpr std::string_view kHttpsPortVariable = "ASPNETCORE_ANCM_HTTPS_PORT";
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20)
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::string json_pids(const std::vector<pid_t>& pids) {
   std::string out = "[";

@@ -12,6 +12,7 @@
 #include "shared/frontend/app_offline.h"
 #include "shared/frontend/listener.h"
 #include "shared/frontend/server.h"
+#include "shared/util/json.h"
 
 #ifndef SITEHOST_VERSION
 #define SITEHOST_VERSION "dev"
@@ -19,38 +20,7 @@
 
 namespace sitehost {
 
-namespace {
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20)
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string Server::status_json() const {
   std::string out;

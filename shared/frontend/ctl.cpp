@@ -1,4 +1,5 @@
 #include "shared/frontend/ctl.h"
+#include "shared/util/unique_fd.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,20 +42,7 @@ constexpr const char* kCtlUsage =
 
 constexpr int kTimeoutMs = 60000;
 
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 std::string errno_text(int err) {
   return std::error_code(err, std::generic_category()).message();
