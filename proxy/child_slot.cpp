@@ -249,6 +249,9 @@ void ChildSlot::spawn_attempt() {
     fail_start(fmt::format("cannot start '{}': {}", program_, uv_strerror(r)));
     return;
   }
+  if (SiteMetrics* metrics = site_.metrics()) {
+    metrics->child_starts.fetch_add(1, std::memory_order_relaxed);
+  }
   fs::path prefix = config.stdout_log_file.empty() ? config.physical_path / "logs" / "stdout"
                                                    : config.stdout_log_file;
   std::string file_error =
@@ -355,6 +358,8 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
       return;
     }
     case State::kReady: {
+      if (SiteMetrics* metrics = site_.metrics())
+        metrics->child_crashes.fetch_add(1, std::memory_order_relaxed);
       std::string detail =
           fmt::format("the application process (pid {}) {} after it started", pid, last_exit_);
       site_.record_failure(detail);

@@ -29,6 +29,7 @@
 #include "proxy/intrusive_list.h"
 #include "proxy/port_allocator.h"
 #include "proxy/uv_handle.h"
+#include "shared/frontend/metrics.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -94,6 +95,10 @@ class ProxySite final : public Site {
   // --- for slots and forwarders ---
   const SiteConfig& config() const { return config_; }
   Logger* log() const { return context_.log; }
+  // The site's counters in the server's metrics registry (null outside a server, e.g. in tests).
+  SiteMetrics* metrics() const {
+    return context_.metrics ? &context_.metrics->site(config_) : nullptr;
+  }
   uv_loop_t* loop() const { return context_.loop; }
   uint64_t now() const { return uv_now(context_.loop); }
   BufferPool& buffers() { return buffers_; }
