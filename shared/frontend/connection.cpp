@@ -10,7 +10,9 @@
 namespace sitehost {
 
 namespace {
-uv_stream_t* as_stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
+uv_stream_t* as_stream(uv_tcp_t* tcp) {
+  return reinterpret_cast<uv_stream_t*>(tcp);
+}
 }  // namespace
 
 Connection::Connection(Server& server, uint16_t local_port,
@@ -98,11 +100,12 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
     if (self->lingering_) return;  // discarding until the peer closes (buffer not advanced)
     if (self->tls_) {
       TlsSession& tls = self->tls_->session;
+      self->tls_->received = true;
       tls.feed(std::string_view(self->server_.tls_read_buffer(), static_cast<size_t>(nread)));
       self->flush_tls_output();
       if (tls.failed() || tls.peer_closed()) {
         if (tls.failed()) self->server_.log().info("tls: closing connection: {}", tls.error());
-        self->on_peer_gone();
+        self->on_peer_gone(!tls.failed());
         return;
       }
     } else {
@@ -116,12 +119,12 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
     self->update_reading();
     return;
   }
-  self->on_peer_gone();
+  self->on_peer_gone(nread == UV_EOF);
 }
 
 void Connection::update_reading() {
-  bool want = !handle_closed_ && (!buf_ || len_ < cap_ || lingering_) &&
-              !(peer_gone_ && !lingering_);
+  bool want =
+      !handle_closed_ && (!buf_ || len_ < cap_ || lingering_) && !(peer_gone_ && !lingering_);
   if (want == reading_) return;
   if (want) {
     if (uv_read_start(as_stream(&tcp_), &Connection::on_alloc, &Connection::on_read) == 0)
@@ -172,6 +175,10 @@ bool Connection::pump_tls_input() {
     len_ += static_cast<uint32_t>(n);
   }
   flush_tls_output();
+  if (!tls_->handshake_counted && tls.handshake_done()) {
+    tls_->handshake_counted = true;
+    server_.metrics().tls_handshake_done();
+  }
   if (tls.failed()) {
     server_.log().info("tls: closing connection: {}", tls.error());
     on_peer_gone();
@@ -320,8 +327,18 @@ void Connection::feed_body() {
   RequestContext& c = *ctx_;
   if (!c.reader || c.body_done || c.body_error) return;
   if (c.tunnel) {
-    // After a 101 the bytes are the upgraded protocol's, passed through as they are.
-    if (parsed_ < len_) {
+    // After a 101 the bytes are the upgraded protocol's, passed through as they are (TLS may
+    // hold more than the buffer took); the client's EOF comes after the last of them.
+    while (!c.body_paused && !c.finished && !handle_closed_) {
+      if (parsed_ == len_ && tls_ && tls_->session.has_buffered_input() && !pump_tls_input())
+        return;
+      if (parsed_ == len_) {
+        if (peer_gone_) {
+          c.body_done = true;
+          c.reader->on_body_end();
+        }
+        return;
+      }
       std::string_view raw(buf_.get() + parsed_, len_ - parsed_);
       parsed_ = len_ = head_end_;
       c.reader->on_body_data(raw);
@@ -368,19 +385,18 @@ void Connection::on_parsed_body(std::string_view chunk) {
   c.reader->on_body_data(chunk);
 }
 
-void Connection::on_peer_gone() {
+void Connection::on_peer_gone(bool half_close) {
   peer_gone_ = true;
   if (lingering_ || !ctx_ || !ctx_->dispatched || ctx_->finished) {
     begin_close();
     return;
   }
   RequestContext& c = *ctx_;
-  if (c.tunnel) {
-    // The client finished sending; the site decides when the tunnel ends.
-    if (c.reader && !c.body_done) {
-      c.body_done = true;
-      c.reader->on_body_end();
-    }
+  if (c.tunnel && half_close) {
+    // The client finished sending: the site gets what is still buffered, then the end (from the
+    // deferred pass), and decides when the tunnel ends. Anything else (a reset, a failed write,
+    // close_now at shutdown) cuts the tunnel like any exchange.
+    if (c.body_started) server_.defer(this);
     update_reading();
     return;
   }
@@ -463,9 +479,23 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
 void Connection::begin_close() {
   if (handle_closed_) return;
   handle_closed_ = true;
+  if (tls_) count_tls_outcome();
   disarm_deadline();
   reading_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
+}
+
+void Connection::count_tls_outcome() {
+  const TlsSession& tls = tls_->session;
+  Metrics& metrics = server_.metrics();
+  if (!tls_->handshake_counted && tls.handshake_done()) {
+    tls_->handshake_counted = true;
+    metrics.tls_handshake_done();
+  }
+  if (!tls_->handshake_counted && tls_->received)
+    metrics.tls_handshake_not_done(tls.failed());
+  else if (tls.failed())
+    metrics.tls_error_after_handshake();
 }
 
 void Connection::on_close(uv_handle_t* handle) {
@@ -477,7 +507,8 @@ void Connection::on_close(uv_handle_t* handle) {
 
 void Connection::maybe_destroy() {
   if (dead_ || !close_done_) return;
-  if (ctx_ && ctx_->dispatched && !(ctx_->finished && pending_writes_ == 0)) return;  // site holds it
+  if (ctx_ && ctx_->dispatched && !(ctx_->finished && pending_writes_ == 0))
+    return;  // site holds it
   if (ctx_) {
     if (ctx_->finished) log_access();
     server_.return_context(std::move(ctx_));

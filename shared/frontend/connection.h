@@ -80,7 +80,8 @@ class Connection final : public Exchange, private http::BodySink {
   void update_reading();
   void go_idle();
   void release_buffer();
-  void on_peer_gone();
+  // `half_close`: the client ended its side cleanly (EOF, TLS close_notify); a tunnel goes on.
+  void on_peer_gone(bool half_close = false);
 
   // Write side.
   void on_parsed_body(std::string_view chunk) override;
@@ -105,6 +106,7 @@ class Connection final : public Exchange, private http::BodySink {
   void close_after_response();
   static void on_shutdown(uv_shutdown_t* req, int status);
   void begin_close();
+  void count_tls_outcome();  // once, when the connection closes
   void maybe_destroy();
 
   struct Deadline : DeadlineNode {
@@ -130,6 +132,8 @@ class Connection final : public Exchange, private http::BodySink {
     TlsSession session;
     std::string peer_certificate;  // DER, read once after the handshake
     bool peer_certificate_read = false;
+    bool handshake_counted = false;  // Metrics::tls_handshake_done() was called
+    bool received = false;           // any bytes arrived (a bare TCP probe is no handshake)
   };
   std::unique_ptr<TlsState> tls_;  // null for plain HTTP
   std::unique_ptr<char[]> buf_;

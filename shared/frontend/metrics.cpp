@@ -138,6 +138,17 @@ std::string Metrics::render(size_t connections,
          "Config reloads (SIGHUP, ctl reload), by result.");
   fmt::format_to(it, "sitehost_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
   fmt::format_to(it, "sitehost_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
+  header(out, "sitehost_tls_handshakes_total", "counter",
+         "TLS handshakes on client connections, by result (failed: bad TLS input or refused "
+         "version/cipher; incomplete: closed or timed out mid-handshake).");
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"ok\"}} {}\n", tls_handshakes_ok_);
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"failed\"}} {}\n",
+                 tls_handshakes_failed_);
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"incomplete\"}} {}\n",
+                 tls_handshakes_incomplete_);
+  header(out, "sitehost_tls_errors_total", "counter",
+         "Client connections closed for bad TLS input after the handshake.");
+  fmt::format_to(it, "sitehost_tls_errors_total {}\n", tls_errors_);
   return out;
 }
 

@@ -75,6 +75,15 @@ class Metrics {
   void add_received(uint64_t bytes) { bytes_received_ += bytes; }
   void add_sent(uint64_t bytes) { bytes_sent_ += bytes; }
   void reload_done(bool ok) { ++(ok ? reloads_ok_ : reloads_failed_); }
+  // TLS outcomes of client connections: a handshake completed; a connection closed before its
+  // handshake completed (`failed`: the peer sent something that is not an acceptable handshake,
+  // e.g. plain HTTP, garbage, TLS 1.1; otherwise incomplete: it closed or timed out mid-way);
+  // a bad record after the handshake.
+  void tls_handshake_done() { ++tls_handshakes_ok_; }
+  void tls_handshake_not_done(bool failed) {
+    ++(failed ? tls_handshakes_failed_ : tls_handshakes_incomplete_);
+  }
+  void tls_error_after_handshake() { ++tls_errors_; }
 
   // The Prometheus text exposition of everything, listing the per-site series of `sites` (the
   // configured ones) and the requests no site answered.
@@ -87,6 +96,10 @@ class Metrics {
   uint64_t bytes_sent_ = 0;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
+  uint64_t tls_handshakes_ok_ = 0;
+  uint64_t tls_handshakes_failed_ = 0;
+  uint64_t tls_handshakes_incomplete_ = 0;
+  uint64_t tls_errors_ = 0;
 };
 
 }  // namespace sitehost

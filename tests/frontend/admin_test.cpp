@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/frontend/frontend_fixture.h"
+#include "tests/frontend/metrics_text.h"
 
 namespace sitehost::test {
 namespace {
@@ -66,14 +67,6 @@ std::optional<Response> admin_call(const fs::path& socket_path, const std::strin
 }
 
 // The value of the sample `series` (name plus labels, exactly as exposed); -1 when absent.
-double metric(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
 class Admin : public FrontendTest {
  protected:
   void start_with_socket(std::vector<std::pair<std::string, std::string>> keys = {}) {

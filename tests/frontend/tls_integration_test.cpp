@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/frontend/metrics_text.h"
 #include "tests/support/harness.h"
 #include "tests/support/site_config.h"
 
@@ -157,6 +159,7 @@ class TlsClient {
   TlsClient& operator=(const TlsClient&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }  // for writing bytes under the TLS layer
 
   // The subject of the certificate the server presented, e.g. "CN=a.test".
   std::string peer_subject() const {
@@ -324,7 +327,9 @@ class TlsIntegration : public ::testing::Test {
     ConfigBuilder b(dir_, http_);
     b.server("detailed_errors", "true");
     b.server("log_level", "\"debug\"");
-    b.server("admin", "\"off\"");  // no shared admin socket between parallel tests
+    if (std::none_of(server_keys.begin(), server_keys.end(),
+                     [](const auto& key) { return key.first == "admin"; }))
+      b.server("admin", "\"off\"");  // no shared admin socket between parallel tests
     for (auto& [k, v] : server_keys) b.server(k, v);
     for (auto& s : sites) b.site(std::move(s));
     server_ = std::make_unique<Sitehost>(dir_, b.str());
@@ -630,7 +635,10 @@ TEST_F(TlsIntegration, CertificateReloadOnSighup) {
 }
 
 TEST_F(TlsIntegration, HostileInputClosesOnlyThatConnection) {
-  start({inproc("a", "hello", "a.test", "a")}, {{"header_timeout", "\"1s\""}});
+  uint16_t admin = free_port();
+  start(
+      {inproc("a", "hello", "a.test", "a")},
+      {{"header_timeout", "\"1s\""}, {"admin", toml_string("127.0.0.1:" + std::to_string(admin))}});
   TlsClient bystander(https_, "a.test");  // an open connection that must not be disturbed
   ASSERT_TRUE(bystander.connected());
 
@@ -671,6 +679,19 @@ TEST_F(TlsIntegration, HostileInputClosesOnlyThatConnection) {
     ASSERT_TRUE(c.send(client_hello("a.test") + std::string("\x17\x03\x03\x00\x05hello", 10)));
     EXPECT_TRUE(c.closed_within(3s));
   }
+  {  // a finished handshake, then a forged application-data record under the TLS layer
+    TlsClient c(https_, "a.test");
+    ASSERT_TRUE(c.connected());
+    std::string forged("\x17\x03\x03\x00\x20", 5);
+    forged.append(32, 'x');
+    ASSERT_EQ(::send(c.fd(), forged.data(), forged.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(forged.size()));
+    pollfd p{c.fd(), POLLIN, 0};
+    char sink[4096];
+    auto until = Clock::now() + 3s;
+    while (Clock::now() < until && ::poll(&p, 1, 100) >= 0)  // alert, then EOF
+      if ((p.revents & (POLLIN | POLLHUP)) && ::recv(c.fd(), sink, sizeof sink, 0) <= 0) break;
+  }
   std::string log = server_->log();
   EXPECT_NE(log.find("http request"), std::string::npos) << log;
 
@@ -682,6 +703,28 @@ TEST_F(TlsIntegration, HostileInputClosesOnlyThatConnection) {
   auto c = curl("a.test", "/");
   EXPECT_EQ(c.status, 200) << c.output;
   EXPECT_TRUE(server_->process().running());
+
+  // Each kind of bad input is counted (plain HTTP, garbage and the garbage record before the
+  // client's Finished fail the handshake; the cut-short and abandoned ClientHellos are incomplete;
+  // the forged record after the handshake is a TLS error). Closed connections are counted when
+  // they close, so wait for the last ones.
+  auto metrics = [&] {
+    auto m = http_request(admin, "GET", "/metrics");
+    return m ? m->body : std::string();
+  };
+  const std::string failed = "sitehost_tls_handshakes_total{result=\"failed\"}";
+  const std::string incomplete = "sitehost_tls_handshakes_total{result=\"incomplete\"}";
+  const std::string errors = "sitehost_tls_errors_total";
+  EXPECT_TRUE(wait_until([&] {
+    std::string m = metrics();
+    return metric(m, failed) >= 3 && metric(m, incomplete) >= 2 && metric(m, errors) >= 1;
+  })) << metrics();
+  std::string m = metrics();
+  EXPECT_EQ(metric(m, failed), 3) << m;
+  EXPECT_EQ(metric(m, incomplete), 2) << m;
+  EXPECT_EQ(metric(m, errors), 1) << m;
+  // The bystander, the forged-record client and curl completed theirs.
+  EXPECT_EQ(metric(m, "sitehost_tls_handshakes_total{result=\"ok\"}"), 3) << m;
 }
 
 TEST_F(TlsIntegration, LargeUploadEchoedOverTls) {
