@@ -259,15 +259,8 @@ void Connection::fill_request_info() {
 void Connection::dispatch() {
   fill_request_info();
   RequestInfo& info = ctx_->info;
-  char local_ip[64] = "";
-  if (server_.router().needs_local_ip()) {
-    const auto* sa = reinterpret_cast<const sockaddr*>(&ctx_->local);
-    if (sa->sa_family == AF_INET6)
-      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), local_ip, sizeof local_ip);
-    else
-      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), local_ip, sizeof local_ip);
-  }
-  RouteMatch match = server_.router().match(local_port_, local_ip, info.host, info.path);
+  RouteMatch match = server_.router().match(
+      local_port_, reinterpret_cast<const sockaddr*>(&ctx_->local), info.host, info.path);
   if (!match.route) {
     fail_request(404, 0, "no site answers this host and path");
     return;
@@ -419,10 +412,11 @@ void Connection::on_peer_gone(bool half_close) {
 void Connection::run_deferred() {
   if (ctx_) {
     // Completions first: a callback may finish the exchange.
-    auto completions = std::move(ctx_->completions);
-    ctx_->completions.clear();
+    Server::Completions completions = server_.take_completions();
+    completions.swap(ctx_->completions);  // a callback may end the exchange (and ctx_)
     for (auto& [done, status] : completions)
       if (done.fn) done.fn(done.ctx, status);
+    server_.give_back_completions(std::move(completions));
   }
   if (ctx_ && ctx_->finished && pending_writes_ == 0) {
     end_exchange();

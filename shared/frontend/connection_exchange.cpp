@@ -1,14 +1,15 @@
 // Connection as the Exchange a site answers through: body delivery, response framing, writes,
 // error pages, and the end of an exchange (access log, keep-alive or close).
+#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "shared/errors/error_page.h"
-#include "shared/http/http_chars.h"
 #include "shared/frontend/connection.h"
 #include "shared/frontend/router.h"
 #include "shared/frontend/server.h"
+#include "shared/http/http_chars.h"
 
 namespace sitehost {
 
@@ -38,6 +39,13 @@ unsigned format_chunk_header(size_t size, char* out) {
   return n + 2;
 }
 
+// Appends `n` in decimal (no locale, no formatting machinery: this runs for every response).
+void append_decimal(std::string& out, uint64_t n) {
+  char digits[20];
+  char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, static_cast<size_t>(end - digits));
+}
+
 uv_buf_t make_buf(std::string_view s) {
   return uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size()));
 }
@@ -58,7 +66,9 @@ void Connection::read_body(BodyReader& reader) {
   server_.defer(this);  // deliver what is buffered from the loop, never inside this call
 }
 
-void Connection::pause_body() { ctx_->body_paused = true; }
+void Connection::pause_body() {
+  ctx_->body_paused = true;
+}
 
 void Connection::resume_body() {
   if (!ctx_->body_paused) return;
@@ -105,7 +115,8 @@ std::string& Connection::serialize_head() {
   std::string& h = c.head;
   h.clear();
   h.append("HTTP/1.1 ");
-  fmt::format_to(std::back_inserter(h), "{} ", st);
+  append_decimal(h, static_cast<uint64_t>(st));
+  h.push_back(' ');
   h.append(c.reason.empty() ? reason_phrase(st) : std::string_view(c.reason));
   h.append("\r\n");
   if (!c.site_set_date) h.append(server_.date_header());
@@ -119,7 +130,9 @@ std::string& Connection::serialize_head() {
   }
   if (st >= 200 && st != 204) {
     if (c.content_length) {
-      fmt::format_to(std::back_inserter(h), "Content-Length: {}\r\n", *c.content_length);
+      h.append("Content-Length: ");
+      append_decimal(h, *c.content_length);
+      h.append("\r\n");
     } else if (c.finished) {
       if (!c.info.is_head && st != 304) h.append("Content-Length: 0\r\n");
     } else if (!c.no_body) {
@@ -278,7 +291,9 @@ void Connection::write(std::string_view data, WriteDone done) {
   queue_write(std::move(req), bufs, n);
 }
 
-size_t Connection::write_queue_bytes() const { return tcp_.write_queue_size; }
+size_t Connection::write_queue_bytes() const {
+  return tcp_.write_queue_size;
+}
 
 void Connection::finish() {
   RequestContext& c = *ctx_;
@@ -373,7 +388,8 @@ void Connection::end_exchange() {
   log_access();
   const bool body_complete =
       !c.info.has_body || c.body_done || c.parser.state() == http::RequestParser::State::kComplete;
-  if (!body_complete || c.tunnel || c.aborted || c.parser.state() == http::RequestParser::State::kError)
+  if (!body_complete || c.tunnel || c.aborted ||
+      c.parser.state() == http::RequestParser::State::kError)
     keep_alive_ = false;
   server_.return_context(std::move(ctx_));
   if (handle_closed_) {

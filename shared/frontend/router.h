@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@ struct Route {
   std::string path;  // "" for "/" (so "" + rest = full path)
   std::shared_ptr<Site> site;
   std::shared_ptr<const SiteConfig> config;
+  in6_addr ip{};  // an IP-literal binding's address (IPv4 as v4-mapped), set by Router::add
 };
 
 struct RouteMatch {
@@ -32,10 +34,10 @@ struct RouteMatch {
 class Router {
  public:
   void add(Route route);
-  // `local_ip`: the textual address the connection arrived on ("127.0.0.1", "::1").
-  RouteMatch match(uint16_t port, std::string_view local_ip, std::string_view host_header,
+  // `local`: the address the connection arrived on (compared in binary, so routing formats no
+  // address text per request); null when unknown.
+  RouteMatch match(uint16_t port, const sockaddr* local, std::string_view host_header,
                    std::string_view request_path) const;
-  bool needs_local_ip() const { return has_ip_bindings_; }
 
  private:
   std::vector<Route> routes_;

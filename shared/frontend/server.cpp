@@ -59,15 +59,15 @@ Server::Server(uv_loop_t* loop, Logger& log, std::map<HostingModel, SiteFactory>
   }
   uv_timer_init(loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
-  deadlines_[kHeaderDeadline] = std::make_unique<DeadlineQueue>(
-      loop_, Duration(30000), &Connection::on_deadline_expired,
-      reinterpret_cast<void*>(intptr_t{kHeaderDeadline}));
-  deadlines_[kKeepaliveDeadline] = std::make_unique<DeadlineQueue>(
-      loop_, Duration(75000), &Connection::on_deadline_expired,
-      reinterpret_cast<void*>(intptr_t{kKeepaliveDeadline}));
-  deadlines_[kLingerDeadline] = std::make_unique<DeadlineQueue>(
-      loop_, kLingerTime, &Connection::on_deadline_expired,
-      reinterpret_cast<void*>(intptr_t{kLingerDeadline}));
+  deadlines_[kHeaderDeadline] =
+      std::make_unique<DeadlineQueue>(loop_, Duration(30000), &Connection::on_deadline_expired,
+                                      reinterpret_cast<void*>(intptr_t{kHeaderDeadline}));
+  deadlines_[kKeepaliveDeadline] =
+      std::make_unique<DeadlineQueue>(loop_, Duration(75000), &Connection::on_deadline_expired,
+                                      reinterpret_cast<void*>(intptr_t{kKeepaliveDeadline}));
+  deadlines_[kLingerDeadline] =
+      std::make_unique<DeadlineQueue>(loop_, kLingerTime, &Connection::on_deadline_expired,
+                                      reinterpret_cast<void*>(intptr_t{kLingerDeadline}));
   site_context_.loop = loop_;
   site_context_.log = &log_;
   site_context_.server = &config_.server;
@@ -294,7 +294,7 @@ void Server::defer(Connection* c) {
 
 void Server::on_idle(uv_idle_t* handle) {
   auto* self = static_cast<Server*>(handle->data);
-  std::vector<Connection*> batch;
+  std::vector<Connection*>& batch = self->deferred_batch_;  // keeps its capacity
   batch.swap(self->deferred_);
   for (size_t i = 0; i < batch.size(); ++i) {
     Connection* c = batch[i];
@@ -307,6 +307,7 @@ void Server::on_idle(uv_idle_t* handle) {
       if (g->get() == c) closed_meanwhile = true;
     if (!closed_meanwhile) c->run_deferred();
   }
+  batch.clear();
   self->graveyard_.clear();
   self->retired_sites_.clear();
   if (self->deferred_.empty()) uv_idle_stop(handle);

@@ -86,6 +86,15 @@ class Server {
   // callback, so one buffer serves every connection.
   char* tls_read_buffer() { return tls_read_buffer_.get(); }
   static constexpr size_t kTlsReadBufferSize = 64 * 1024;
+  // A list for a connection to run its owed completions from (taken, then given back), so the
+  // per-request lists keep their capacity and completing allocates nothing. Nested runs take
+  // an empty list and merely allocate.
+  using Completions = std::vector<std::pair<WriteDone, int>>;
+  Completions take_completions() { return std::move(completions_scratch_); }
+  void give_back_completions(Completions list) {
+    list.clear();
+    completions_scratch_ = std::move(list);
+  }
   const Router& router() const { return *router_; }
   std::string_view date_header();  // "Date: ...\r\n", cached per second
   void defer(Connection* c);
@@ -117,17 +126,19 @@ class Server {
   Config config_;
   http::Limits limits_;
   std::unique_ptr<BufferPool> buffers_;
+  Completions completions_scratch_;
   std::unique_ptr<char[]> tls_read_buffer_ = std::make_unique<char[]>(kTlsReadBufferSize);
   ObjectPool<RequestContext> contexts_{1024};
   ObjectPool<WriteRequest> writes_{4096};
   std::unique_ptr<DeadlineQueue> deadlines_[3];
   std::unique_ptr<Router> router_;
-  std::map<std::string, SiteEntry> sites_;  // by name
+  std::map<std::string, SiteEntry> sites_;                      // by name
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by "ip:port"
   std::vector<std::unique_ptr<Listener>> closing_listeners_;
   std::vector<std::shared_ptr<Site>> stopping_sites_;
   std::list<std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> deferred_;
+  std::vector<Connection*> deferred_batch_;             // the one on_idle runs (not reentrant)
   std::vector<std::unique_ptr<Connection>> graveyard_;  // closed, destroyed on the idle pass
   std::vector<std::shared_ptr<Site>> retired_sites_;    // stopped, destroyed on the idle pass
   uv_idle_t idle_;
