@@ -123,6 +123,9 @@ sitehost_str_t request_client_certificate(const sitehost_request_t* r) {
   std::string_view der = info_of(r).client_certificate;
   return der.empty() ? str("") : str(der);
 }
+int request_is_upgrade(const sitehost_request_t* r) {
+  return info_of(r).upgrade ? 1 : 0;
+}
 int64_t request_content_length(const sitehost_request_t* r) {
   const auto& cl = info_of(r).content_length;
   return cl ? static_cast<int64_t>(*cl) : -1;
@@ -158,6 +161,9 @@ int response_finish(sitehost_request_t* r) {
 }
 int response_abort(sitehost_request_t* r) {
   return RequestAdapter::from(r)->finish(true);
+}
+int response_upgrade(sitehost_request_t* r) {
+  return RequestAdapter::from(r)->upgrade();
 }
 int request_on_abort(sitehost_request_t* r, sitehost_abort_cb cb) {
   return RequestAdapter::from(r)->on_abort(cb);
@@ -199,6 +205,8 @@ constexpr sitehost_server_t kServerTable = {
     site_log,
     response_abort,
     request_client_certificate,  // 1.1
+    request_is_upgrade,          // 1.2
+    response_upgrade,
 };
 
 }  // namespace
@@ -225,6 +233,9 @@ void RequestAdapter::attach(Exchange& exchange) {
   finish_called_.store(false, std::memory_order_relaxed);
   aborted_.store(false, std::memory_order_relaxed);
   forced_error_.store(false, std::memory_order_relaxed);
+  status_101_.store(false, std::memory_order_relaxed);
+  upgraded_.store(false, std::memory_order_relaxed);
+  tunnel_ = false;
   read_mode_ = ReadMode::kNone;
   read_cb_ = nullptr;
   reading_ = false;
@@ -372,6 +383,13 @@ void RequestAdapter::consume(LoopOp& op) {
     case kHandlerReturned:
       handler_returned();
       break;
+    case kUpgrade:
+      do_upgrade();
+      break;
+    case kUpgradeRequestEof:
+      deliver_upgrade_request_eof();
+      unref();  // taken when the op was posted
+      break;
     default:
       break;
   }
@@ -381,9 +399,11 @@ void RequestAdapter::consume(LoopOp& op) {
 
 int RequestAdapter::set_status(int status, std::string_view reason) {
   if (status < 100 || status > 999 || !valid_value(reason)) return SITEHOST_E_INVAL;
+  if (status == 101 && !info_->upgrade) return SITEHOST_E_INVAL;  // nothing to switch to
   if (finish_called_.load(std::memory_order_acquire) ||
       head_committed_.load(std::memory_order_acquire))
     return SITEHOST_E_STATE;
+  status_101_.store(status == 101, std::memory_order_release);
   if (on_loop()) {
     drain_first();
     do_set_status(status, reason);
@@ -426,7 +446,7 @@ void RequestAdapter::do_add_header(std::string_view name, std::string_view value
 int RequestAdapter::write(const char* data, size_t len, unsigned flags, sitehost_write_cb cb,
                           void* arg) {
   if (!data && len) return SITEHOST_E_INVAL;
-  if (finish_called_.load(std::memory_order_acquire)) return SITEHOST_E_STATE;
+  if (finish_called_.load(std::memory_order_acquire) || awaiting_upgrade()) return SITEHOST_E_STATE;
   if (is_aborted()) return SITEHOST_E_ABORTED;
   head_committed_.store(true, std::memory_order_release);
   if (on_loop()) {
@@ -494,7 +514,7 @@ int RequestAdapter::write_sync(const char* data, size_t len) {
   if (!site_.config().allow_synchronous_io) return SITEHOST_E_SYNC_IO;
   if (on_loop()) return SITEHOST_E_DEADLOCK;
   if (!data && len) return SITEHOST_E_INVAL;
-  if (finish_called_.load(std::memory_order_acquire)) return SITEHOST_E_STATE;
+  if (finish_called_.load(std::memory_order_acquire) || awaiting_upgrade()) return SITEHOST_E_STATE;
   if (is_aborted()) return SITEHOST_E_ABORTED;
   head_committed_.store(true, std::memory_order_release);
   std::unique_lock lock(sync_mutex_);
@@ -569,6 +589,58 @@ void RequestAdapter::do_finish(bool abnormal) {
   unref();  // the app's reference
 }
 
+// --- upgrade ----------------------------------------------------------------------------------
+
+int RequestAdapter::upgrade() {
+  if (!info_->upgrade) return SITEHOST_E_INVAL;
+  if (finish_called_.load(std::memory_order_acquire)) return SITEHOST_E_STATE;
+  if (is_aborted()) return SITEHOST_E_ABORTED;
+  if (head_committed_.exchange(true, std::memory_order_acq_rel)) return SITEHOST_E_STATE;
+  upgraded_.store(true, std::memory_order_release);
+  {
+    // Blocking reads start anew on the raw stream; reset here, on the caller's thread, so its
+    // next read cannot see the (empty) request body's end.
+    std::lock_guard lock(sync_mutex_);
+    sync_buffer_.clear();
+    sync_offset_ = 0;
+    sync_status_ = 0;
+    sync_paused_ = false;
+    sync_read_started_ = false;
+  }
+  if (on_loop()) {
+    drain_first();
+    do_upgrade();
+    return SITEHOST_OK;
+  }
+  return post([&](LoopOp& op) { op.kind = kUpgrade; });
+}
+
+void RequestAdapter::do_upgrade() {
+  if (!exchange_) return;  // cut meanwhile (client gone, force_abort): its writes fail anyway
+  tunnel_ = true;
+  read_mode_ = ReadMode::kNone;  // the app reads the raw stream from the start
+  read_cb_ = nullptr;
+  reading_ = false;
+  body_done_ = false;
+  received_ = 0;
+  if (!status_101_.load(std::memory_order_acquire)) exchange_->set_status(101, {});
+  exchange_->write({}, WriteDone{&ignore_write, nullptr});  // the 101 head, alone
+}
+
+bool RequestAdapter::awaiting_upgrade() const {
+  return status_101_.load(std::memory_order_acquire) && !upgraded_.load(std::memory_order_acquire);
+}
+
+void RequestAdapter::deliver_upgrade_request_eof() {
+  // Not once the app asked for the upgrade (reads start anew on the raw stream), nor after finish.
+  if (tunnel_ || upgraded_.load(std::memory_order_acquire) ||
+      finish_called_.load(std::memory_order_acquire) || read_mode_ != ReadMode::kAsync || !read_cb_)
+    return;
+  ++refs_;
+  read_cb_(abi(), exchange_ ? SITEHOST_EOF : SITEHOST_E_ABORTED, nullptr);
+  unref();
+}
+
 // --- request body -----------------------------------------------------------------------------
 
 int RequestAdapter::read_start(sitehost_read_cb cb) {
@@ -593,6 +665,14 @@ int RequestAdapter::do_read_start(sitehost_read_cb cb) {
   if (read_mode_ == ReadMode::kNone) {
     read_mode_ = ReadMode::kAsync;
     reading_ = true;
+    if (info_->upgrade && !tunnel_) {
+      // Not upgraded (yet): the request's own body is empty. Its end comes soon, never inside
+      // this call; the raw stream is read after the upgrade.
+      body_done_ = true;
+      ++refs_;
+      if (post([](LoopOp& op) { op.kind = kUpgradeRequestEof; }) != SITEHOST_OK) --refs_;
+      return SITEHOST_OK;
+    }
     exchange_->read_body(*this);
   } else if (!reading_) {
     reading_ = true;
@@ -662,13 +742,21 @@ void RequestAdapter::do_read_start_sync() {
   if (read_mode_ == ReadMode::kSync) return;
   read_mode_ = ReadMode::kSync;
   if (body_done_) return;  // already failed (limit) before the first read
+  if (info_->upgrade && !tunnel_) {
+    // Not upgraded (yet): the request's own body is empty; the raw stream comes after the 101.
+    body_done_ = true;
+    std::lock_guard lock(sync_mutex_);
+    if (sync_status_ == 0) sync_status_ = SITEHOST_EOF;
+    sync_cv_.notify_all();
+    return;
+  }
   exchange_->read_body(*this);
 }
 
 void RequestAdapter::on_body_data(std::string_view chunk) {
   if (body_done_ || !exchange_) return;
   received_ += chunk.size();
-  const uint64_t limit = site_.config().max_request_body_size;
+  const uint64_t limit = tunnel_ ? 0 : site_.config().max_request_body_size;
   if (limit != 0 && received_ > limit) {
     // IISServerOptions.MaxRequestBodySize counted while reading: the read fails, and the answer
     // is 413 unless the response already started.

@@ -101,6 +101,8 @@ class RequestAdapter final : public BodyReader {
   int write(const char* data, size_t len, unsigned flags, sitehost_write_cb cb, void* arg);
   int write_sync(const char* data, size_t len);
   int finish(bool abnormal = false);
+  // Accepts the upgrade the request offers: sends the 101; reads and writes then carry raw bytes.
+  int upgrade();
   int read_start(sitehost_read_cb cb);
   int read_stop();
   ssize_t read_sync(char* buf, size_t len);
@@ -125,6 +127,8 @@ class RequestAdapter final : public BodyReader {
     kFireAbort,
     kHandlerReturned,
     kAbortResponse,
+    kUpgrade,
+    kUpgradeRequestEof,
   };
   enum class ReadMode { kNone, kAsync, kSync };
 
@@ -150,6 +154,9 @@ class RequestAdapter final : public BodyReader {
   void do_read_stop();
   void do_read_start_sync();
   void do_set_abort(sitehost_abort_cb cb);
+  void do_upgrade();
+  bool awaiting_upgrade() const;  // any thread: status 101 set, upgrade() not called yet
+  void deliver_upgrade_request_eof();
 
   static void on_exchange_abort(void* ctx);
   static void on_write_done(void* ctx, int status);
@@ -171,6 +178,8 @@ class RequestAdapter final : public BodyReader {
   std::atomic<bool> finish_called_{false};
   std::atomic<bool> aborted_{false};       // the client went away
   std::atomic<bool> forced_error_{false};  // the body crossed the limit before the head: 413
+  std::atomic<bool> status_101_{false};    // the app set 101: writes wait for upgrade()
+  std::atomic<bool> upgraded_{false};      // upgrade() was called
 
   // Body (loop thread).
   ReadMode read_mode_ = ReadMode::kNone;
@@ -178,6 +187,10 @@ class RequestAdapter final : public BodyReader {
   bool reading_ = false;
   bool body_done_ = false;
   uint64_t received_ = 0;
+  // The 101 went out: the body is the client's raw stream (no max_request_body_size). Before
+  // it, an upgrade request's body is empty (the front end delivers the raw stream only after
+  // the 101), so reads end at once, and the upgrade starts them anew.
+  bool tunnel_ = false;
 
   // Abort (loop thread).
   sitehost_abort_cb abort_cb_ = nullptr;

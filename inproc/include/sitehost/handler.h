@@ -30,6 +30,11 @@
  * event loop. Callbacks (read, write, abort) always run on the event-loop thread and must not
  * block. Calls on one request from one thread take effect in order.
  *
+ * Upgrades (1.2): a request offering one (sitehost_request_is_upgrade, e.g. a WebSocket handshake)
+ * is accepted with sitehost_response_upgrade, which sends the 101; the request then carries raw
+ * bytes both ways (body reads and response writes, unframed) until the app finishes it, which
+ * closes the connection. The app may also answer it as a normal request.
+ *
  * Views: every sitehost_str_t the server hands out points into the server's memory (the request
  * line and headers point into the connection's receive buffer) and stays valid until the request
  * is finished, except body data, which is valid only during the read callback that delivers it.
@@ -54,9 +59,10 @@ extern "C" {
 /* The major changes when the ABI breaks; the minor when functions are appended to
  * sitehost_server_t (an app built for minor N runs on any server with minor >= N).
  *   1.0  the first table
- *   1.1  request_client_certificate (the TLS client certificate, DER) */
+ *   1.1  request_client_certificate (the TLS client certificate, DER)
+ *   1.2  request_is_upgrade, response_upgrade (WebSockets and other HTTP Upgrades) */
 #define SITEHOST_HANDLER_ABI_MAJOR 1
-#define SITEHOST_HANDLER_ABI_MINOR 1
+#define SITEHOST_HANDLER_ABI_MINOR 2
 #define SITEHOST_HANDLER_ABI_VERSION \
   ((uint32_t)((SITEHOST_HANDLER_ABI_MAJOR << 16) | SITEHOST_HANDLER_ABI_MINOR))
 #define SITEHOST_HANDLER_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -233,6 +239,13 @@ struct sitehost_server_s {
   /* --- 1.1 --- */
   /* the verified TLS client certificate, DER bytes (binary, not a C string); len 0 when none */
   sitehost_str_t (*request_client_certificate)(const sitehost_request_t* req);
+
+  /* --- 1.2 --- */
+  /* 1 when the request offers a protocol upgrade (HTTP/1.1, Connection: upgrade + Upgrade, no
+   * body), else 0 */
+  int (*request_is_upgrade)(const sitehost_request_t* req);
+  /* accepts the upgrade: sends the 101 head; from then on the request is a raw byte stream */
+  int (*response_upgrade)(sitehost_request_t* req);
 };
 
 /* Whether `server`'s table has the function `member`: a table from an older server (minor) is
@@ -322,6 +335,13 @@ static inline sitehost_str_t sitehost_request_client_certificate(const sitehost_
   if (!SITEHOST_SERVER_HAS(req->server, request_client_certificate)) return none;
   return req->server->request_client_certificate(req);
 }
+/* 1 when the request offers a protocol upgrade (a WebSocket handshake, or any other Upgrade):
+ * HTTP/1.1 with Connection: upgrade and an Upgrade header, and no body. Which protocol is asked
+ * for is in the Upgrade header. 0 otherwise, and on a server older than 1.2. */
+static inline int sitehost_request_is_upgrade(const sitehost_request_t* req) {
+  if (!SITEHOST_SERVER_HAS(req->server, request_is_upgrade)) return 0;
+  return req->server->request_is_upgrade(req);
+}
 /* The Content-Length, or -1 when the request has none (chunked, or no body). */
 static inline int64_t sitehost_request_content_length(const sitehost_request_t* req) {
   return req->server->request_content_length(req);
@@ -346,7 +366,8 @@ static inline ssize_t sitehost_request_read(sitehost_request_t* req, char* buf, 
 
 /* Status and headers accumulate until the first write or finish (the default status is 200).
  * `reason` may be NULL for the standard phrase. Transfer-Encoding and Connection are the
- * server's business; Content-Length set here frames the body. */
+ * server's business; Content-Length set here frames the body. 101 is for upgrades only (see
+ * sitehost_response_upgrade): SITEHOST_E_INVAL on a request that offers none. */
 static inline int sitehost_response_set_status(sitehost_request_t* req, int status,
                                                const char* reason) {
   return req->server->response_set_status(req, status, reason, reason ? strlen(reason) : 0);
@@ -378,6 +399,21 @@ static inline int sitehost_response_finish(sitehost_request_t* req) {
  * analogue of HttpContext.Abort()). Releases the request like finish. */
 static inline int sitehost_response_abort(sitehost_request_t* req) {
   return req->server->response_abort(req);
+}
+/* Accepts the upgrade the request offers (sitehost_request_is_upgrade): sends "101 Switching
+ * Protocols" with the headers added so far (e.g. Upgrade, Sec-WebSocket-Accept; the server adds
+ * Connection: upgrade). From then on the request is a raw byte stream both ways: body reads
+ * (sitehost_request_read_start, or sitehost_request_read with allow_synchronous_io) deliver the
+ * client's bytes as they arrive until it closes its side (SITEHOST_EOF), response writes send
+ * bytes as they are (no framing), no timeout applies, and sitehost_response_finish closes the
+ * connection. A client disconnect is an abort as for any request.
+ * Errors: SITEHOST_E_INVAL when the request offers no upgrade (or the server is older than 1.2),
+ * SITEHOST_E_STATE after a write, finish or an earlier upgrade, SITEHOST_E_ABORTED when the
+ * client is gone. Setting status 101 first is optional (and SITEHOST_E_INVAL on a request that
+ * offers no upgrade); writes between it and this call return SITEHOST_E_STATE. */
+static inline int sitehost_response_upgrade(sitehost_request_t* req) {
+  if (!SITEHOST_SERVER_HAS(req->server, response_upgrade)) return SITEHOST_E_INVAL;
+  return req->server->response_upgrade(req);
 }
 /* Registers the abort callback (replacing any earlier one). When the request was already aborted
  * the callback runs soon on the loop thread. */

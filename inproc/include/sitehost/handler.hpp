@@ -61,6 +61,12 @@ class Request {
   std::string_view client_certificate() const {
     return view(sitehost_request_client_certificate(req_));
   }
+  // Whether the request offers a protocol upgrade (e.g. a WebSocket handshake; ABI 1.2).
+  bool is_upgrade() const { return sitehost_request_is_upgrade(req_) != 0; }
+  // Which protocol the upgrade asks for (the Upgrade header), empty when none.
+  std::string_view upgrade_protocol() const {
+    return is_upgrade() ? header("Upgrade").value_or(std::string_view()) : std::string_view();
+  }
   std::optional<uint64_t> content_length() const {
     int64_t n = req_->server->request_content_length(req_);
     if (n < 0) return {};
@@ -85,6 +91,9 @@ class Request {
   int write_sync(std::string_view data) const {
     return req_->server->response_write_sync(req_, data.data(), data.size());
   }
+  // Accepts the upgrade: sends the 101 with the headers added so far; reads and writes then carry
+  // raw bytes and finish() closes the connection (see sitehost_response_upgrade).
+  int upgrade() const { return sitehost_response_upgrade(req_); }
   int finish() const { return req_->server->response_finish(req_); }
   int abort() const { return req_->server->response_abort(req_); }
   int on_abort(sitehost_abort_cb cb) const { return req_->server->request_on_abort(req_, cb); }
