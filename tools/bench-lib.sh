@@ -1,5 +1,77 @@
-# Shared helpers of the benchmark scripts (sourced): free ports, waiting, CPU accounting, one wrk
-# row. Expects CLIENT_CORE, CONNECTIONS, WARMUP_SECONDS, SECONDS_PER_RUN and $work.
+# Shared code of the benchmark scripts (sourced by tools/bench and its row scripts
+# tools/bench-hello and tools/bench-proxy): settings, installing what is missing, the release
+# build, starting pinned servers and stopping them on exit, free ports, CPU accounting, and one
+# measured wrk row. Loopback only. Results go to $BENCH_RESULTS (one JSON object per line) when
+# it is set; a human line per row always goes to stdout.
+
+# --- settings (tools/bench exports them; a row script run alone gets these defaults) ---
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-50}
+SERVER_CORE=${BENCH_SERVER_CORE:-0}
+CLIENT_CORE=${BENCH_CLIENT_CORE:-1}
+BUILD=${BENCH_BUILD_DIR:-build/release}
+BENCH_ME=${BENCH_ME:-tools/$(basename "$0")}
+
+bench_need() {  # bench_need COMMAND PACKAGE: apt-get install PACKAGE when COMMAND is missing
+  command -v "$1" >/dev/null 2>&1 && return 0
+  [ -x "/usr/sbin/$1" ] && return 0
+  echo "$BENCH_ME: installing $2" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" \
+    >/dev/null
+}
+
+# bench_prepare: the tools and the release build every row needs; sets NGINX, HAPROXY, SITEHOST,
+# APP (sitehost-app), HELLO (hello.so). Quick when everything is there.
+bench_prepare() {
+  bench_need wrk wrk
+  bench_need nginx nginx-light
+  bench_need haproxy haproxy
+  bench_need taskset util-linux
+  bench_need openssl openssl
+  bench_need curl curl
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+  local t
+  for t in shared/frontend/sitehost shared/frontend/sitehost-app proxy/sitehost-launch \
+    tests/apps/hello.so tests/apps/info.so; do
+    [ -e "$BUILD/$t" ] && continue
+    echo "$BENCH_ME: building the release binaries in $BUILD" >&2
+    if [ "$(realpath -m "$BUILD")" = "$(realpath -m build/release)" ]; then
+      cmake --preset release >/dev/null
+    else  # the release preset's settings, in another folder
+      cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    fi
+    cmake --build "$BUILD" -j2 --target sitehost sitehost-app sitehost-launch hello info >/dev/null
+    break
+  done
+  SITEHOST=$(realpath "$BUILD/shared/frontend/sitehost")
+  APP=$(realpath "$BUILD/shared/frontend/sitehost-app")
+  HELLO=$(realpath "$BUILD/tests/apps/hello.so")
+}
+
+# --- processes: everything started here is stopped on exit, by PID ---
+bench_pids=()
+work=$(mktemp -d "/tmp/sitehost-$(basename "$0")-XXXXXX")
+bench_cleanup() {
+  local p
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+
+# start_pinned LOG COMMAND...: starts COMMAND on the server core; its PID is in $started_pid.
+start_pinned() {
+  local log=$1
+  shift
+  taskset -c "$SERVER_CORE" "$@" >"$log" 2>&1 &
+  started_pid=$!
+  bench_pids+=("$started_pid")
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -14,32 +86,121 @@ wait_port() {  # wait_port PORT PID: up to 10 s
   return 1
 }
 
-cpu_ticks() {  # utime + stime of PID, in clock ticks (fields 14 and 15 after the comm field)
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+descendants() {  # descendants PID: the PIDs of its children, grandchildren...
+  local c
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
 }
 
-# bench NAME PID URL [wrk args...]: prints "NAME rps p99 us_per_request requests"
+cpu_ticks() {  # cpu_ticks PID...: utime + stime summed, in clock ticks (fields 14 and 15)
+  local p sum=0 t
+  for p in "$@"; do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
+# An nginx config's common head: one process (no master), files under DIR, no access log.
+nginx_conf_head() {  # nginx_conf_head DIR [WORKER_CONNECTIONS]
+  cat <<EOT
+daemon off; master_process off; worker_processes 1;
+pid $1/nginx.pid; error_log $1/error.log warn;
+worker_rlimit_nofile $((${2:-1024} + 100));
+events { worker_connections ${2:-1024}; }
+EOT
+}
+nginx_http_head() {  # nginx_http_head DIR: the first lines inside http { }
+  cat <<EOT
+  access_log off; keepalive_requests 100000000;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
+  uwsgi_temp_path $1; scgi_temp_path $1;
+EOT
+}
+
+# --- results ---
+json_escape() {  # json_escape TEXT: for a JSON string; control characters become spaces
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '%s' "$s" | tr '\000-\037' ' '
+}
+
+row_error() {  # row_error ID MESSAGE: records that a row could not run
+  echo "$BENCH_ME: $1: $2" >&2
+  [ -n "${BENCH_RESULTS:-}" ] &&
+    printf '{"id":"%s","error":"%s"}\n' "$1" "$(json_escape "$2")" >>"$BENCH_RESULTS"
+  bench_failed=1
+  return 0
+}
+bench_failed=0
+
+latency_us() {  # latency_us VALUE: wrk's "812.00us", "1.20ms", "2.01s" in microseconds
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    f = (u == "us") ? 1 : (u == "ms") ? 1e3 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : -1
+    if (f < 0) print ""; else printf "%.1f", n * f
+  }'
+}
+
+# bench ID URL PIDS [wrk args...]: warm-up, then a measured wrk run on the client core. PIDS
+# (quoted, space-separated) are the server-side processes whose CPU is counted; the first one is
+# the front (proxy) process, whose share is reported apart. Prints a human line, appends a JSON
+# result; on failure records the error and returns 1.
 bench() {
-  local name=$1 pid=$2 url=$3
+  local id=$1 url=$2 pids=$3
   shift 3
-  taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$@" "$url" >/dev/null
-  local before after out
-  before=$(cpu_ticks "$pid")
-  out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url")
-  after=$(cpu_ticks "$pid")
-  echo "$out" > "$work/$name.wrk"
-  local rps requests p99 errors
+  local out before_all before_front after_all after_front
+  if ! taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$@" "$url" \
+    >"$work/$id.warmup" 2>&1; then
+    row_error "$id" "wrk warm-up failed: $(head -1 "$work/$id.warmup")"
+    return 1
+  fi
+  # shellcheck disable=SC2086
+  before_all=$(cpu_ticks $pids)
+  before_front=$(cpu_ticks ${pids%% *})
+  if ! out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
+    "$@" "$url" 2>&1); then
+    row_error "$id" "wrk failed: $(head -1 <<<"$out")"
+    return 1
+  fi
+  # shellcheck disable=SC2086
+  after_all=$(cpu_ticks $pids)
+  after_front=$(cpu_ticks ${pids%% *})
+  echo "$out" >"$work/$id.wrk"
+  local rps requests p50 p99 non2xx sockerr
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
   requests=$(awk '/requests in/ { print $1 }' <<<"$out")
-  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-  errors=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")
-  if [ -n "$errors" ]; then
-    echo "tools/bench: $name answered $errors non-2xx responses" >&2
-    exit 1
+  p50=$(latency_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+  p99=$(latency_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")
+  sockerr=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+  if [ -n "$non2xx" ]; then
+    row_error "$id" "$non2xx non-2xx responses"
+    return 1
   fi
-  local hz us
+  if [ -z "$requests" ] || [ "$requests" -eq 0 ] || [ -z "$p50" ] || [ -z "$p99" ]; then
+    row_error "$id" "no requests completed: $(tail -1 <<<"$out")"
+    return 1
+  fi
+  local hz us us_front
   hz=$(getconf CLK_TCK)
-  us=$(awk -v d=$((after - before)) -v hz="$hz" -v n="$requests" \
-    'BEGIN { printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0) }')
-  echo "$name $rps $p99 $us $requests"
+  us=$(awk -v d=$((after_all - before_all)) -v hz="$hz" -v n="$requests" \
+    'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
+  us_front=$(awk -v d=$((after_front - before_front)) -v hz="$hz" -v n="$requests" \
+    'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
+  printf '%-14s %12s requests/s  p50 %9s µs  p99 %9s µs  CPU %8s µs/request (front %s)%s\n' \
+    "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "${sockerr:+, socket errors $sockerr}"
+  [ -n "${BENCH_RESULTS:-}" ] && printf '{"id":"%s","rps":%s,"p50_us":%s,"p99_us":%s,"cpu_us_per_request":%s,"front_cpu_us_per_request":%s,"requests":%s,"socket_errors":%s,"seconds":%s,"connections":%s,"processes":%s}\n' \
+    "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "$requests" "${sockerr:-0}" \
+    "$SECONDS_PER_RUN" "$CONNECTIONS" "$(wc -w <<<"$pids")" >>"$BENCH_RESULTS"
+  return 0
+}
+
+# bench_if OK WHY ID URL PIDS [wrk args...]: bench when OK is 1, else record WHY as ID's error.
+bench_if() {
+  local ok=$1 why=$2
+  shift 2
+  if [ "$ok" = 1 ]; then bench "$@" || true; else row_error "$1" "$why"; fi
 }
