@@ -5,8 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
-#include <fmt/format.h>
+#include "shared/util/decimal.h"
 
 namespace sitehost::proxy {
 namespace {
@@ -126,20 +127,28 @@ bool listed_in_connection(std::span<const HeaderView> headers, std::string_view 
 std::string_view format_endpoint(const sockaddr_storage* address,
                                  char (&buffer)[kEndpointBufferSize]) {
   if (!address) return {};
-  char ip[INET6_ADDRSTRLEN];
-  fmt::format_to_n_result<char*> r{};
-  if (address->ss_family == AF_INET) {
+  char* out = buffer;
+  if (address->ss_family == AF_INET) {  // by hand: inet_ntop formats IPv4 with sprintf
     const auto* a = reinterpret_cast<const sockaddr_in*>(address);
-    if (!inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip)) return {};
-    r = fmt::format_to_n(buffer, sizeof buffer, "{}:{}", ip, ntohs(a->sin_port));
+    const auto* octets = reinterpret_cast<const unsigned char*>(&a->sin_addr);
+    for (int i = 0; i < 4; ++i) {
+      if (i) *out++ = '.';
+      out = write_decimal(out, octets[i]);
+    }
+    *out++ = ':';
+    out = write_decimal(out, ntohs(a->sin_port));
   } else if (address->ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(address);
-    if (!inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip)) return {};
-    r = fmt::format_to_n(buffer, sizeof buffer, "[{}]:{}", ip, ntohs(a->sin6_port));
+    *out++ = '[';
+    if (!inet_ntop(AF_INET6, &a->sin6_addr, out, INET6_ADDRSTRLEN)) return {};
+    out += std::strlen(out);
+    *out++ = ']';
+    *out++ = ':';
+    out = write_decimal(out, ntohs(a->sin6_port));
   } else {
     return {};
   }
-  return std::string_view(buffer, std::min(r.size, sizeof buffer));
+  return std::string_view(buffer, static_cast<size_t>(out - buffer));
 }
 
 void build_request_head(const RequestInfo& request, std::string_view token, bool tunnel,
@@ -181,7 +190,9 @@ void build_request_head(const RequestInfo& request, std::string_view token, bool
       append_header(out, "Host", "localhost");
   }
   if (request.content_length) {
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *request.content_length);
+    out.append("Content-Length: ");
+    append_decimal(out, *request.content_length);
+    out.append("\r\n");
   } else if (request.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   }

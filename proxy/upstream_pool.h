@@ -44,7 +44,9 @@ class UpstreamConnection {
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   void attach(UpstreamUser* user) { user_ = user; }
-  // Sends block->data[0, size) and takes over the caller's reference to `block`.
+  // Sends block->data[0, size) and takes over the caller's reference to `block`. The user's
+  // on_upstream_written runs for the bytes that had to be queued, not for those the socket took
+  // at once (the queue was empty then, and stays so).
   int write(Block* block);
   void read_start();
   void read_stop();

@@ -1,6 +1,5 @@
 // Connection as the Exchange a site answers through: body delivery, response framing, writes,
 // error pages, and the end of an exchange (access log, keep-alive or close).
-#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include "shared/frontend/router.h"
 #include "shared/frontend/server.h"
 #include "shared/http/http_chars.h"
+#include "shared/util/decimal.h"
 
 namespace sitehost {
 
@@ -37,13 +37,6 @@ unsigned format_chunk_header(size_t size, char* out) {
   out[n] = '\r';
   out[n + 1] = '\n';
   return n + 2;
-}
-
-// Appends `n` in decimal (no locale, no formatting machinery: this runs for every response).
-void append_decimal(std::string& out, uint64_t n) {
-  char digits[20];
-  char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, static_cast<size_t>(end - digits));
 }
 
 uv_buf_t make_buf(std::string_view s) {
