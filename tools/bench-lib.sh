@@ -63,6 +63,11 @@ bench_cleanup() {
   rm -rf "$work"
 }
 trap bench_cleanup EXIT
+# A signal exits through the EXIT trap too (a closed output pipe included), so nothing is left.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 
 # start_pinned LOG COMMAND...: starts COMMAND on the server core; its PID is in $started_pid.
 start_pinned() {
