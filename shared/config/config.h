@@ -95,6 +95,7 @@ struct SiteConfig {
   TlsVersion min_tls_version = TlsVersion::kTls12;
   ClientCertificate client_certificate = ClientCertificate::kOff;
   std::filesystem::path client_ca_file;  // set iff client_certificate != kOff
+  std::filesystem::path ocsp_response;   // DER OCSP response to staple; empty: no stapling
   bool redirect_to_https = false;        // plain-http requests get a 308 to the https binding
 
   bool has_https() const {

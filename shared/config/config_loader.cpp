@@ -261,6 +261,9 @@ void Loader::check_tls(SiteState& s, const toml::table& table) {
     } else if (made.file == TlsFile::kClientCa) {
       line = s.client_ca_line;
       key = "client_ca_file";
+    } else if (made.file == TlsFile::kOcspResponse) {
+      line = s.ocsp_response_line;
+      key = "ocsp_response";
     }
     reader_.error(line, fmt::format("{}.{}", s.label, key), made.error);
     return;

@@ -338,6 +338,10 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) {
        set_tls_file(r, f, s.config.client_ca_file, s.client_ca_line);
      }},
+    {"ocsp_response", Scope::kHttps, false,
+     [](Reader& r, SiteState& s, const Field& f) {
+       set_tls_file(r, f, s.config.ocsp_response, s.ocsp_response_line);
+     }},
 };
 
 template <class Key, size_t N>

@@ -32,6 +32,7 @@ struct SiteState {
   uint32_t certificate_line = 0;
   uint32_t private_key_line = 0;
   uint32_t client_ca_line = 0;
+  uint32_t ocsp_response_line = 0;
   uint32_t redirect_line = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "shared/net/tls_ocsp.h"
 #include "shared/net/tls_session.h"
 
 namespace sitehost {
@@ -316,6 +317,7 @@ TlsSettings tls_settings(const SiteConfig& site) {
   s.min_version = site.min_tls_version;
   s.client_certificate = site.client_certificate;
   if (site.client_certificate != ClientCertificate::kOff) s.client_ca_file = site.client_ca_file;
+  s.ocsp_response = site.ocsp_response;
   return s;
 }
 
@@ -348,6 +350,9 @@ TlsContext::Result TlsContext::create(const TlsSettings& settings) {
   std::string error;
   if (!b.load_certificate(ctx, error)) return b.fail(TlsFile::kCertificate, std::move(error));
   if (!b.load_key(ctx, error)) return b.fail(TlsFile::kPrivateKey, std::move(error));
+  if (!settings.ocsp_response.empty() &&
+      !install_ocsp_staple(ctx, b.leaf(), settings.ocsp_response, error))
+    return b.fail(TlsFile::kOcspResponse, std::move(error));
   if (settings.client_certificate != ClientCertificate::kOff) {
     if (!b.load_client_ca(ctx, error)) return b.fail(TlsFile::kClientCa, std::move(error));
     int mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;

@@ -48,6 +48,7 @@ struct TlsSettings {
   ClientCertificate client_certificate = ClientCertificate::kOff;
   std::filesystem::path
       client_ca_file;  // PEM CA certificates; unused when client_certificate is off
+  std::filesystem::path ocsp_response;  // DER OCSP response to staple; empty: none
   bool operator==(const TlsSettings&) const = default;
 };
 
@@ -55,7 +56,7 @@ struct TlsSettings {
 TlsSettings tls_settings(const SiteConfig& site);
 
 // Which file a context error is about (config errors are reported at that key's line).
-enum class TlsFile { kNone, kCertificate, kPrivateKey, kClientCa };
+enum class TlsFile { kNone, kCertificate, kPrivateKey, kClientCa, kOcspResponse };
 
 class TlsContext {
  public:
