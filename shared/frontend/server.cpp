@@ -299,13 +299,15 @@ void Server::on_idle(uv_idle_t* handle) {
   for (size_t i = 0; i < batch.size(); ++i) {
     Connection* c = batch[i];
     if (!c) continue;
-    c->deferred_pending = false;
     // A connection destroyed by an earlier entry of this batch is nulled in deferred_ only.
     bool closed_meanwhile = false;
     for (auto* g = self->graveyard_.data(); g != self->graveyard_.data() + self->graveyard_.size();
          ++g)
       if (g->get() == c) closed_meanwhile = true;
-    if (!closed_meanwhile) c->run_deferred();
+    // Not pending any more: it ran from its read callback already (Connection::on_read).
+    if (closed_meanwhile || !c->deferred_pending) continue;
+    c->deferred_pending = false;
+    c->run_deferred();
   }
   batch.clear();
   self->graveyard_.clear();
