@@ -30,6 +30,7 @@
 #include "tests/frontend/metrics_text.h"
 #include "tests/support/harness.h"
 #include "tests/support/site_config.h"
+#include "tests/support/tls_client.h"
 
 namespace sitehost::test {
 namespace {
@@ -40,38 +41,18 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kOpenssl = "/usr/bin/openssl";
 constexpr const char* kCurl = "/usr/bin/curl";
 
-struct ToolResult {
-  int exit_code = -1;  // -1: killed or timed out
-  std::string output;  // stdout + stderr
-};
+using ToolResult = ProgramResult;
 
 // Runs a tool to completion (bounded), its output captured in a file under `dir`.
 ToolResult run_tool(const fs::path& dir, const std::vector<std::string>& argv, Ms timeout = 20s) {
   static int counter = 0;
-  fs::path out = dir / ("tool-" + std::to_string(++counter) + ".out");
-  ToolResult r;
-  {
-    Process p(argv, out);
-    auto status = p.wait_exit(timeout);
-    if (status && WIFEXITED(*status)) r.exit_code = WEXITSTATUS(*status);
-  }
-  r.output = read_file(out);
-  return r;
+  return run_program(argv, dir / ("tool-" + std::to_string(++counter) + ".out"), timeout);
 }
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
   return n;
-}
-
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 // The certificates of the whole suite, made once.
@@ -125,133 +106,6 @@ struct Certs {
       dir.write("servers.pem", read_file(dir / "a.pem") + read_file(dir / "b.pem"));
     }
   }
-};
-
-// A blocking TLS client with a deadline on every operation (OpenSSL, non-blocking socket + poll).
-class TlsClient {
- public:
-  TlsClient(uint16_t port, const std::string& sni, Ms timeout = 5s) : timeout_(timeout) {
-    ctx_.reset(SSL_CTX_new(TLS_client_method()));
-    if (!ctx_) return;
-    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_NONE, nullptr);  // the test checks the subject
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
-      return;
-    pollfd p{fd_, POLLOUT, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout_.count())) != 1) return;
-    ssl_.reset(SSL_new(ctx_.get()));
-    SSL_set_fd(ssl_.get(), fd_);
-    SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
-    static const unsigned char kAlpn[] = "\x08http/1.1";
-    SSL_set_alpn_protos(ssl_.get(), kAlpn, sizeof kAlpn - 1);
-    connected_ = call([&] { return SSL_connect(ssl_.get()); }) > 0;
-  }
-  ~TlsClient() {
-    ssl_.reset();
-    if (fd_ >= 0) ::close(fd_);
-  }
-  TlsClient(const TlsClient&) = delete;
-  TlsClient& operator=(const TlsClient&) = delete;
-
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }  // for writing bytes under the TLS layer
-
-  // The subject of the certificate the server presented, e.g. "CN=a.test".
-  std::string peer_subject() const {
-    if (!connected_) return {};
-    X509* cert = SSL_get1_peer_certificate(ssl_.get());
-    if (!cert) return {};
-    char line[256];
-    X509_NAME_oneline(X509_get_subject_name(cert), line, sizeof line);
-    X509_free(cert);
-    return line;
-  }
-
-  bool send(const std::string& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      int n = call([&] {
-        return SSL_write(ssl_.get(), bytes.data() + sent, static_cast<int>(bytes.size() - sent));
-      });
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // One response with a Content-Length body (the sample apps used here all send one).
-  std::optional<Response> read_response() {
-    size_t end;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
-      if (!fill()) return std::nullopt;
-    Response r;
-    std::string head = buffer_.substr(0, end);
-    r.status = std::atoi(head.c_str() + head.find(' ') + 1);
-    size_t length = 0;
-    for (size_t at = head.find("\r\n"); at != std::string::npos;) {
-      size_t next = head.find("\r\n", at + 2);
-      std::string line =
-          head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        r.headers.emplace_back(line.substr(0, colon), value);
-        if (strncasecmp(line.c_str(), "content-length", colon) == 0 && colon == 14)
-          length = std::stoul(value);
-      }
-      at = next;
-    }
-    buffer_.erase(0, end + 4);
-    while (buffer_.size() < length)
-      if (!fill()) return std::nullopt;
-    r.body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
-    return r;
-  }
-
- private:
-  struct Free {
-    void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-    void operator()(SSL* s) const { SSL_free(s); }
-  };
-
-  // Retries an SSL call on WANT_READ / WANT_WRITE until the deadline; its result or -1.
-  template <class F>
-  int call(F&& f) {
-    auto deadline = Clock::now() + timeout_;
-    for (;;) {
-      ERR_clear_error();
-      int r = f();
-      if (r > 0) return r;
-      int e = SSL_get_error(ssl_.get(), r);
-      short events = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-      if (!events) return -1;
-      auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now()).count();
-      if (left <= 0) return -1;
-      pollfd p{fd_, events, 0};
-      if (::poll(&p, 1, static_cast<int>(left)) != 1) return -1;
-    }
-  }
-  bool fill() {
-    char buf[16384];
-    int n = call([&] { return SSL_read(ssl_.get(), buf, sizeof buf); });
-    if (n <= 0) return false;
-    buffer_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  Ms timeout_;
-  std::unique_ptr<SSL_CTX, Free> ctx_;
-  std::unique_ptr<SSL, Free> ssl_;
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
 };
 
 // A TLS ClientHello as a real client sends it (made in memory, no socket).

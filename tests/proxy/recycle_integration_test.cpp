@@ -13,12 +13,12 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "tests/support/harness.h"
+#include "tests/support/load.h"
 
 namespace sitehost::test {
 namespace {
@@ -40,82 +40,39 @@ bool process_gone(long pid) {
   return pid > 0 && !fs::exists(fs::path("/proc") / std::to_string(pid));
 }
 
-// Keep-alive GETs in a loop on one connection per thread (a new one only when the server closes
-// it), until stopped. Counts every request that did not get a non-5xx answer as failed.
-class KeepAliveLoad {
+// Keep-alive GETs in a loop (tests/support/load.h); remembers which child pids answered. A 5xx
+// counts as failed.
+class PidLoad {
  public:
-  KeepAliveLoad(uint16_t port, int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, port] { run(port); });
-  }
-  ~KeepAliveLoad() { stop(); }
+  PidLoad(uint16_t port, int threads)
+      : load_([port] { return std::make_unique<Client>(port, 10s); },
+              "GET /load HTTP/1.1\r\nHost: localhost\r\n\r\n",
+              [this](const Response& r) { return record(r); }, threads) {}
 
-  void stop() {
-    stop_ = true;
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-  }
-  long sent() const { return sent_; }
-  long failed() const { return failed_; }
+  void stop() { load_.stop(); }
+  long sent() const { return load_.sent(); }
+  long failed() const { return load_.failed(); }
+  std::string errors() const { return load_.errors(); }
   long last_pid() const { return last_pid_; }
   std::set<long> pids() const {
     std::lock_guard lock(mutex_);
     return pids_;
   }
-  std::string errors() const {
-    std::lock_guard lock(mutex_);
-    return errors_;
-  }
 
  private:
-  void run(uint16_t port) {
-    std::optional<Client> c;
-    while (!stop_) {
-      if (!c) {
-        c.emplace(port, 10s);
-        if (!c->connected()) {
-          fail("cannot connect");
-          c.reset();
-          continue;
-        }
-      }
-      if (!c->send("GET /load HTTP/1.1\r\nHost: localhost\r\n\r\n")) {
-        fail("send failed");
-        c.reset();
-        continue;
-      }
-      auto r = c->read_response();
-      ++sent_;
-      if (!r) {
-        fail("no response");
-        c.reset();
-        continue;
-      }
-      if (r->status >= 500) {
-        fail(fmt::format("HTTP {}: {}", r->status, r->body.substr(0, 500)));
-      } else {
-        long pid = json_int(r->body, "pid");
-        last_pid_ = pid;
-        std::lock_guard lock(mutex_);
-        pids_.insert(pid);
-      }
-      auto connection = r->header("Connection");
-      if (connection && *connection == "close") c.reset();
-    }
-  }
-  void fail(const std::string& what) {
-    ++failed_;
+  std::string record(const Response& r) {
+    if (r.status >= 500) return fmt::format("HTTP {}: {}", r.status, r.body.substr(0, 500));
+    long pid = json_int(r.body, "pid");
+    last_pid_ = pid;
     std::lock_guard lock(mutex_);
-    if (errors_.size() < 4000) errors_ += what + "\n";
+    pids_.insert(pid);
+    return {};
   }
 
-  std::atomic<bool> stop_{false};
-  std::atomic<long> sent_{0};
-  std::atomic<long> failed_{0};
   std::atomic<long> last_pid_{0};
   mutable std::mutex mutex_;
   std::set<long> pids_;
-  std::string errors_;
-  std::vector<std::thread> threads_;
+  KeepAliveLoad load_;  // last: its threads use the members above
 };
 
 class RecycleIntegration : public ::testing::Test {
@@ -198,7 +155,7 @@ TEST_F(RecycleIntegration, NoRequestFailsAcrossFiveRecycles) {
   start();
   long first = pid_now();
   ASSERT_GT(first, 0) << sitehost_->log();
-  KeepAliveLoad load(port_, 2);
+  PidLoad load(port_, 2);
   ASSERT_TRUE(wait_until([&] { return load.last_pid() == first; }, 5s));
   std::vector<long> seen{first};
   for (int i = 0; i < 5; ++i) {
@@ -255,7 +212,7 @@ TEST_F(RecycleIntegration, NewVersionThatFailsToStartLeavesTheOldServing) {
   start();
   long first = pid_now();
   ASSERT_GT(first, 0) << sitehost_->log();
-  KeepAliveLoad load(port_, 1);
+  PidLoad load(port_, 1);
   deploy("exit_at_start.py");
   ASSERT_TRUE(wait_until(
       [&] { return sitehost_->log().find("the new version did not start") != std::string::npos; },
@@ -291,7 +248,7 @@ TEST_F(RecycleIntegration, CtlReloadRecyclesAndStatusShowsIt) {
   long first = pid_now();
   ASSERT_GT(first, 0) << sitehost_->log();
   ASSERT_TRUE(wait_until([&] { return fs::exists(dir_ / "admin.sock"); }, 5s));
-  KeepAliveLoad load(port_, 1);
+  PidLoad load(port_, 1);
   std::string out;
   ASSERT_EQ(ctl({"reload", "app"}, &out), 0) << out << sitehost_->log();
   ASSERT_TRUE(wait_until([&] { return load.last_pid() != first; }, 10s)) << sitehost_->log();

@@ -22,10 +22,18 @@ namespace sitehost::test {
 
 namespace fs = std::filesystem;
 
-fs::path sitehost_binary() { return SITEHOST_BIN; }
-fs::path sitehost_app_binary() { return SITEHOST_APP_BIN; }
-fs::path apps_dir() { return SITEHOST_APPS_DIR; }
-fs::path source_dir() { return SITEHOST_SOURCE_DIR; }
+fs::path sitehost_binary() {
+  return SITEHOST_BIN;
+}
+fs::path sitehost_app_binary() {
+  return SITEHOST_APP_BIN;
+}
+fs::path apps_dir() {
+  return SITEHOST_APPS_DIR;
+}
+fs::path source_dir() {
+  return SITEHOST_SOURCE_DIR;
+}
 
 uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -137,9 +145,13 @@ std::optional<int> Process::wait_exit(Ms timeout) {
   return status_;
 }
 
-bool Process::running() { return !wait_exit(0ms).has_value(); }
+bool Process::running() {
+  return !wait_exit(0ms).has_value();
+}
 
-std::string Process::output() const { return read_file(output_file_); }
+std::string Process::output() const {
+  return read_file(output_file_);
+}
 
 Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
                    const std::vector<std::string>& extra_args)
@@ -151,12 +163,12 @@ Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
 
 bool Sitehost::wait_listening(uint16_t port, Ms timeout) {
   return wait_until(
-      [&] {
-        if (!process_->running()) return true;  // died: stop waiting, report below
-        Client c(port, 200ms);
-        return c.connected();
-      },
-      timeout) &&
+             [&] {
+               if (!process_->running()) return true;  // died: stop waiting, report below
+               Client c(port, 200ms);
+               return c.connected();
+             },
+             timeout) &&
          process_->running();
 }
 
@@ -217,50 +229,77 @@ Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+Client::Io Client::read_some(char* buf, size_t len) {
+  ssize_t n = ::recv(fd_, buf, len, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return {-1, POLLIN};
+  return {n, 0};
+}
+
+Client::Io Client::write_some(const char* buf, size_t len) {
+  ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return {-1, POLLOUT};
+  return {n, 0};
+}
+
+void Client::close_write() {
+  ::shutdown(fd_, SHUT_WR);
+}
+
+void Client::disconnect() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 bool Client::send(const std::string& bytes) {
+  if (fd_ < 0) return false;
   size_t off = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout_;
   while (off < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
+    Io io = write_some(bytes.data() + off, bytes.size() - off);
+    if (io.n > 0) {
+      off += static_cast<size_t>(io.n);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLOUT, 0};
-      ::poll(&p, 1, static_cast<int>(left.count()));
-      continue;
+    if (!io.wait) return false;
+    auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // Read what the server sends meanwhile, so an answer that starts before the request is
+    // complete (an echo) does not fill both directions' buffers and deadlock.
+    const bool read = read_while_sending_ && !eof_;
+    pollfd p{fd_, static_cast<short>(io.wait | (read ? POLLIN : 0)), 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) == 1 && read && (p.revents & POLLIN)) {
+      char buf[65536];
+      Io r = read_some(buf, sizeof buf);
+      if (r.n > 0)
+        buffer_.append(buf, static_cast<size_t>(r.n));
+      else if (!r.wait)
+        eof_ = true;
     }
-    return false;
   }
   return true;
 }
 
-void Client::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+void Client::shutdown_write() {
+  if (fd_ >= 0) close_write();
+}
 
 bool Client::fill() {
   if (eof_ || fd_ < 0) return false;
   auto deadline = std::chrono::steady_clock::now() + timeout_;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) {
-      buffer_.append(buf, static_cast<size_t>(n));
+    Io io = read_some(buf, sizeof buf);
+    if (io.n > 0) {
+      buffer_.append(buf, static_cast<size_t>(io.n));
       return true;
     }
-    if (n == 0) {
-      eof_ = true;
-      return false;
-    }
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    if (io.n == 0 || !io.wait) {
       eof_ = true;
       return false;
     }
     auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_, io.wait, 0};
     ::poll(&p, 1, static_cast<int>(left.count()));
   }
 }
@@ -334,6 +373,12 @@ std::optional<Response> Client::read_response(bool head_request) {
   return r;
 }
 
+bool Client::read_at_least(size_t n) {
+  while (buffer_.size() < n)
+    if (!fill()) return false;
+  return true;
+}
+
 std::string Client::read_until_close() {
   while (fill()) {
   }
@@ -349,6 +394,18 @@ bool Client::closed_within(Ms timeout) {
   }
   timeout_ = saved;
   return eof_;
+}
+
+ProgramResult run_program(const std::vector<std::string>& argv, const fs::path& output_file,
+                          Ms timeout) {
+  ProgramResult r;
+  {
+    Process p(argv, output_file);
+    auto status = p.wait_exit(timeout);
+    if (status && WIFEXITED(*status)) r.exit_code = WEXITSTATUS(*status);
+  }
+  r.output = read_file(output_file);
+  return r;
 }
 
 std::optional<Response> http_request(uint16_t port, const std::string& method,

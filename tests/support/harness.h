@@ -20,7 +20,7 @@ using Ms = std::chrono::milliseconds;
 // Paths baked in by CMake.
 std::filesystem::path sitehost_binary();
 std::filesystem::path sitehost_app_binary();  // the Kestrel-like runner
-std::filesystem::path apps_dir();  // built sample apps (tests/apps)
+std::filesystem::path apps_dir();             // built sample apps (tests/apps)
 std::filesystem::path source_dir();
 
 // A free TCP port on 127.0.0.1 (bound to :0 and released).
@@ -100,26 +100,48 @@ struct Response {
   std::optional<std::string> header(const std::string& name) const;  // case-insensitive
 };
 
-// A blocking loopback client with a deadline on every operation.
+// A blocking loopback client with a deadline on every operation. Plain TCP; TlsClient
+// (tls_client.h) speaks TLS through the same interface by overriding the I/O steps.
 class Client {
  public:
   explicit Client(uint16_t port, Ms timeout = 5s);
-  ~Client();
+  virtual ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
+  // Sends every byte (false on error or timeout).
   bool send(const std::string& bytes);
+  // From now on, while send() waits for room in the socket, whatever the server sends meanwhile
+  // is read into pending(), so a server that answers while the request is still arriving (an
+  // echo, an early 413) cannot deadlock a client that sends first and reads after. Off by
+  // default: a test that reads the socket itself on another thread must not turn it on.
+  void read_while_sending() { read_while_sending_ = true; }
   void shutdown_write();
   // Reads one response (status line, headers, body by Content-Length / chunked / until close).
   // `head_request`: the response has no body. nullopt on timeout or malformed framing.
   std::optional<Response> read_response(bool head_request = false);
+  // Reads until pending() holds at least `n` bytes; false on EOF/error/timeout before that.
+  bool read_at_least(size_t n);
   // Reads everything until the peer closes (or timeout); returns what arrived.
   std::string read_until_close();
   // True when the peer closed the connection within `timeout` (after draining any data).
   bool closed_within(Ms timeout);
   std::string& pending() { return buffer_; }
+
+ protected:
+  // One step of I/O: n > 0 bytes moved; n == 0 the peer closed (reads only); n < 0 an error,
+  // unless `wait` names the poll events to wait for before trying again.
+  struct Io {
+    ssize_t n = -1;
+    short wait = 0;
+  };
+  virtual Io read_some(char* buf, size_t len);
+  virtual Io write_some(const char* buf, size_t len);
+  virtual void close_write();
+  void disconnect();  // closes the socket: connected() is false from now on
+  Ms timeout() const { return timeout_; }
 
  private:
   bool fill();  // reads more into buffer_; false on EOF/error/timeout
@@ -127,7 +149,17 @@ class Client {
   Ms timeout_;
   std::string buffer_;
   bool eof_ = false;
+  bool read_while_sending_ = false;
 };
+
+// Runs a program to completion (bounded), stdout + stderr into `output_file`. The exit code, or
+// -1 when it was killed by a signal or did not finish within `timeout` (then it is killed).
+struct ProgramResult {
+  int exit_code = -1;
+  std::string output;
+};
+ProgramResult run_program(const std::vector<std::string>& argv,
+                          const std::filesystem::path& output_file, Ms timeout = 20s);
 
 // One request on a fresh connection: "GET path" with Host and Connection: close.
 std::optional<Response> http_request(uint16_t port, const std::string& method,

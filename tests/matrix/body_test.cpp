@@ -1,0 +1,114 @@
+// Request and response bodies: several MB both ways byte-exact, chunked requests, body limits
+// (413) and blocking body I/O on the thread pool: once, for every variant.
+#include <string>
+#include <vector>
+
+#include "tests/matrix/matrix_fixture.h"
+
+namespace sitehost::test {
+namespace {
+
+using Bodies = Matrix;
+
+constexpr size_t kLarge = 6u << 20;  // 6 MiB
+
+std::vector<std::string> split(const std::string& body, size_t piece) {
+  std::vector<std::string> chunks;
+  for (size_t at = 0; at < body.size(); at += piece) chunks.push_back(body.substr(at, piece));
+  return chunks;
+}
+
+TEST_P(Bodies, LargeBodiesBothWaysByteExact) {
+  ASSERT_NO_FATAL_FAILURE(start({.library = "echo"}));
+  const std::string upload = test_bytes(kLarge, 7);
+  auto echoed = request("POST", "/upload", upload, {}, 60s);
+  ASSERT_TRUE(echoed) << log();
+  EXPECT_EQ(echoed->status, 200);
+  EXPECT_EQ(echoed->header("Content-Length"), std::to_string(kLarge));
+  EXPECT_EQ(echoed->body.size(), kLarge);
+  EXPECT_TRUE(echoed->body == upload) << "the echo differs from the upload";
+
+  ASSERT_NO_FATAL_FAILURE(stop_server());
+  ASSERT_NO_FATAL_FAILURE(start({.library = "matrix_app"}));
+  auto download = request("GET", "/download?bytes=" + std::to_string(kLarge + 13), {}, {}, 60s);
+  ASSERT_TRUE(download) << log();
+  EXPECT_EQ(download->status, 200);
+  EXPECT_EQ(download->body.size(), kLarge + 13);
+  EXPECT_TRUE(download->body == matrix_app_pattern(kLarge + 13)) << "the download is not exact";
+}
+
+TEST_P(Bodies, ChunkedRequestBody) {
+  ASSERT_NO_FATAL_FAILURE(start({.library = "matrix_app"}));
+  auto c = connect(30s);
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(c->send(chunked_request("/count", {"hello", " ", "chunked", " world"})));
+  auto small = c->read_response();
+  ASSERT_TRUE(small) << log();
+  EXPECT_EQ(small->status, 200);
+  EXPECT_EQ(small->body, "19 bytes\n");
+  // A large one in uneven chunks, on the same connection.
+  const std::string large = test_bytes(kLarge / 2, 3);
+  ASSERT_TRUE(c->send(chunked_request("/count", split(large, 40000), "Connection: close\r\n")));
+  auto counted = c->read_response();
+  ASSERT_TRUE(counted) << log();
+  EXPECT_EQ(counted->status, 200);
+  EXPECT_EQ(counted->body, std::to_string(large.size()) + " bytes\n");
+}
+
+TEST_P(Bodies, ChunkedRequestEchoedChunked) {
+  ASSERT_NO_FATAL_FAILURE(start({.library = "echo"}));
+  const std::string body = test_bytes(300000, 5);
+  auto c = connect(30s);
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(c->send(chunked_request("/e", split(body, 7000), "Connection: close\r\n")));
+  auto r = c->read_response();
+  ASSERT_TRUE(r) << log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");  // no length known: chunked back
+  EXPECT_TRUE(r->body == body) << "the echo differs (" << r->body.size() << " bytes)";
+}
+
+TEST_P(Bodies, BodyOverTheLimitGets413) {
+  ASSERT_NO_FATAL_FAILURE(
+      start({.library = "matrix_app", .site_keys = {{"max_allowed_content_length", "100000"}}}));
+  auto under = request("POST", "/count", std::string(100000, 'u'));
+  ASSERT_TRUE(under) << log();
+  EXPECT_EQ(under->status, 200);
+  EXPECT_EQ(under->body, "100000 bytes\n");
+
+  // Content-Length over the limit: 413 before the body is sent (and without a 100).
+  auto c = connect();
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(
+      c->send("POST /count HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+              "Content-Length: 100001\r\n\r\n"));
+  auto over = c->read_response();
+  ASSERT_TRUE(over) << log();
+  EXPECT_EQ(over->status, 413);
+  EXPECT_TRUE(c->closed_within(3s));
+
+  // A chunked body is counted as it arrives; the app had not answered yet: 413.
+  auto chunked = connect(10s);
+  ASSERT_TRUE(chunked->connected());
+  chunked->send(chunked_request("/count", split(std::string(150000, 'c'), 10000)));
+  auto counted = chunked->read_response();
+  ASSERT_TRUE(counted) << log();
+  EXPECT_EQ(counted->status, 413);
+
+  EXPECT_EQ(status_of("/headers"), 200) << "the site stays healthy";
+}
+
+TEST_P(Bodies, BlockingBodyIoOnTheThreadPool) {
+  if (!variant().thread_pool) GTEST_SKIP() << "blocking body I/O needs allow_synchronous_io";
+  ASSERT_NO_FATAL_FAILURE(start({.library = "sync_io"}));
+  const std::string body = test_bytes(1u << 20, 9);
+  auto r = request("POST", "/sync", body, {}, 30s);
+  ASSERT_TRUE(r) << log();
+  EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
+  EXPECT_TRUE(r->body == body) << "the echo differs (" << r->body.size() << " bytes)";
+}
+
+SITEHOST_MATRIX_SUITE(Bodies);
+
+}  // namespace
+}  // namespace sitehost::test

@@ -1,0 +1,203 @@
+#include "tests/matrix/matrix_fixture.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <regex>
+#include <set>
+
+#include "tests/support/site_config.h"
+#include "tests/support/tls_client.h"
+
+namespace sitehost::test {
+
+namespace fs = std::filesystem;
+
+std::string Variant::name() const {
+  std::string n = thread_pool ? "ThreadPool" : in_process() ? "InProcess" : "OutOfProcess";
+  return n + (https ? "_Https" : "_Http");
+}
+
+std::vector<Variant> all_variants() {
+  return {{Model::kInProcess, false, false},    {Model::kInProcess, true, false},
+          {Model::kOutOfProcess, false, false}, {Model::kOutOfProcess, true, false},
+          {Model::kInProcess, false, true},     {Model::kInProcess, true, true}};
+}
+
+std::string variant_name(const ::testing::TestParamInfo<Variant>& info) {
+  return info.param.name();
+}
+
+void PrintTo(const Variant& v, std::ostream* os) {
+  *os << v.name();
+}
+
+std::optional<fs::path> app_library(const std::string& name) {
+  for (const fs::path& folder : {apps_dir(), fs::path(SITEHOST_MATRIX_APPS_DIR)}) {
+    fs::path file = folder / (name + ".so");
+    if (fs::exists(file)) return file;
+  }
+  ADD_FAILURE() << "the sample app " << name << ".so is not built (looked in " << apps_dir()
+                << " and " << SITEHOST_MATRIX_APPS_DIR << "): tests/apps/" << name
+                << ".c or tests/matrix/apps/" << name << ".c is missing";
+  return std::nullopt;
+}
+
+namespace {
+
+// The suite's server certificate for "localhost", made once per test binary run.
+const CertificateFiles& certificate() {
+  static TempDir folder;
+  static std::string error;
+  static std::optional<CertificateFiles> files =
+      make_self_signed_certificate(folder.path(), "localhost", "localhost", &error);
+  if (!files) throw std::runtime_error(error);
+  return *files;
+}
+
+// Every pid sitehost reported for a child process of the site.
+std::set<long> child_pids(const std::string& log) {
+  std::set<long> pids;
+  static const std::regex kPid("child (\\d+):|pid (\\d+) accepts connections");
+  for (std::sregex_iterator it(log.begin(), log.end(), kPid), end; it != end; ++it)
+    pids.insert(std::stol((*it)[1].matched ? (*it)[1].str() : (*it)[2].str()));
+  return pids;
+}
+
+}  // namespace
+
+void Matrix::start(const App& app) {
+  const Variant& v = variant();
+  fs::create_directories(site_dir);
+  if (app.child_command.empty() || v.in_process()) {
+    auto library = app_library(app.library);
+    ASSERT_TRUE(library);
+    deploy(app.library);
+  }
+  port = free_port();
+  ConfigBuilder config(dir, port);
+  config.server("detailed_errors", "true").server("admin", "\"off\"");
+  for (const auto& [key, value] : app.server_keys) config.server(key, value);
+
+  SiteSpec site;
+  site.path = app.path;
+  site.physical_path = site_dir.string();
+  site.bindings.push_back(std::string(v.https ? "https" : "http") +
+                          "://127.0.0.1:" + std::to_string(port));
+  site.keys = app.site_keys;
+  if (v.https) {
+    const CertificateFiles& cert = certificate();
+    site.keys["certificate"] = toml_string(cert.certificate.string());
+    site.keys["private_key"] = toml_string(cert.private_key.string());
+  }
+  if (!app.environment.empty()) {
+    std::string env = "{ ";
+    for (const auto& [name, value] : app.environment)
+      env += (env.size() > 2 ? ", " : "") + name + " = " + toml_string(value);
+    site.keys["environment"] = env + " }";
+  }
+  if (v.in_process()) {
+    site.hosting_model = "inprocess";
+    site.keys["handler"] = toml_string((site_dir / "app.so").string());
+    site.keys["shadow_copy_directory"] = toml_string((dir / "shadow").string());
+    if (v.thread_pool) site.keys["allow_synchronous_io"] = "true";
+  } else {
+    site.hosting_model = "outofprocess";
+    std::vector<std::string> command = app.child_command;
+    if (command.empty()) command = {sitehost_app_binary().string(), (site_dir / "app.so").string()};
+    site.keys["process_path"] = toml_string(command[0]);
+    std::string args = "[";
+    for (size_t i = 1; i < command.size(); ++i)
+      args += (i > 1 ? ", " : "") + toml_string(command[i]);
+    site.keys["arguments"] = args + "]";
+  }
+  config.site(std::move(site));
+  server.emplace(dir, config.str());
+  ASSERT_TRUE(server->wait_listening(port)) << server->log();
+}
+
+void Matrix::deploy(const std::string& library) const {
+  auto file = app_library(library);
+  if (!file) return;
+  fs::path tmp = site_dir / ".app.so.tmp";
+  fs::copy_file(*file, tmp, fs::copy_options::overwrite_existing);
+  fs::rename(tmp, site_dir / "app.so");
+}
+
+std::unique_ptr<Client> Matrix::connect(Ms timeout) const {
+  std::unique_ptr<Client> c;
+  if (variant().https)
+    c = std::make_unique<TlsClient>(port, "localhost", timeout);
+  else
+    c = std::make_unique<Client>(port, timeout);
+  c->read_while_sending();  // an echo answers while a large body is still being sent
+  return c;
+}
+
+std::optional<Response> Matrix::request(const std::string& method, const std::string& target,
+                                        const std::string& body,
+                                        const std::vector<std::string>& headers, Ms timeout) const {
+  auto c = connect(timeout);
+  if (!c->connected()) return std::nullopt;
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "Connection: close\r\n\r\n" + body;
+  if (!c->send(req)) return std::nullopt;
+  return c->read_response(method == "HEAD");
+}
+
+void Matrix::stop_server() {
+  if (!server) return;
+  std::set<long> pids = child_pids(server->log());
+  if (server->process().running()) {
+    EXPECT_EQ(server->stop(), 0) << server->log();
+  }
+  for (long pid : pids) {
+    EXPECT_TRUE(wait_until([&] { return !fs::exists("/proc/" + std::to_string(pid)); }, 5s))
+        << "child process " << pid << " left behind";
+  }
+  std::string out = server->log();
+  EXPECT_EQ(out.find("AddressSanitizer"), std::string::npos) << out;
+  EXPECT_EQ(out.find("runtime error:"), std::string::npos) << out;
+  server.reset();
+}
+
+void Matrix::TearDown() {
+  stop_server();
+}
+
+std::string test_bytes(size_t n, unsigned seed) {
+  std::string out(n, '\0');
+  uint32_t x = 2463534242u ^ seed;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out[i] = static_cast<char>(x & 0xff);
+  }
+  return out;
+}
+
+std::string matrix_app_pattern(size_t n) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>('a' + i % 23);
+  return out;
+}
+
+std::string chunked_request(const std::string& target, const std::vector<std::string>& chunks,
+                            const std::string& more_headers) {
+  std::string req = "POST " + target +
+                    " HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n" +
+                    more_headers + "\r\n";
+  char size[32];
+  for (const auto& c : chunks) {
+    std::snprintf(size, sizeof size, "%zx\r\n", c.size());
+    req += size + c + "\r\n";
+  }
+  return req + "0\r\n\r\n";
+}
+
+}  // namespace sitehost::test

@@ -1,0 +1,102 @@
+// The integration matrix: every behaviour the hosting models share is one TEST_P, run in every
+// variant (in-process / out-of-process, http / https, in-process with thread-pool dispatch).
+// A test names the sample app it needs (App), calls start(), and talks to the site through
+// connect() / request(), which use the variant's transport. See docs/testing.md.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tests/support/harness.h"
+
+namespace sitehost::test {
+
+enum class Model { kInProcess, kOutOfProcess };
+
+struct Variant {
+  Model model = Model::kInProcess;
+  bool https = false;
+  bool thread_pool = false;  // in-process with allow_synchronous_io = true (worker-pool dispatch)
+
+  bool in_process() const { return model == Model::kInProcess; }
+  // "InProcess_Http", "InProcess_Https", "OutOfProcess_Http", "ThreadPool_Http", ...: the test
+  // name's suffix and the column of tools/matrix's table.
+  std::string name() const;
+};
+
+// Every variant, in the order of the table's columns.
+std::vector<Variant> all_variants();
+std::string variant_name(const ::testing::TestParamInfo<Variant>& info);
+void PrintTo(const Variant& v, std::ostream* os);
+
+// What a test runs: one site with one sample app.
+struct App {
+  std::string library;  // "hello" → tests/apps/hello.so, or an app of tests/matrix/apps
+  std::string path = "/";
+  std::map<std::string, std::string> environment = {};
+  std::map<std::string, std::string> site_keys = {};  // more [[site]] keys, values as TOML literals
+  std::map<std::string, std::string> server_keys = {};  // more [server] keys
+  // Out-of-process only: run this program instead of `sitehost-app <library>` (argv, with the
+  // site's folder as working directory).
+  std::vector<std::string> child_command = {};
+};
+
+// The built library of a sample app; fails the test (and returns nullopt) when it is not built.
+std::optional<std::filesystem::path> app_library(const std::string& name);
+
+class Matrix : public ::testing::TestWithParam<Variant> {
+ protected:
+  void TearDown() override;
+
+  const Variant& variant() const { return GetParam(); }
+
+  // Deploys `app.library` into the site's folder as app.so and starts sitehost with one site
+  // running it in this variant (in-process: handler = app.so; out-of-process: sitehost-app
+  // app.so), then waits until it listens. Use with ASSERT_NO_FATAL_FAILURE.
+  void start(const App& app);
+  // Replaces the deployed app.so by another library with a rename, as deploy tools do.
+  void deploy(const std::string& library) const;
+
+  // A connection over the variant's transport (plain TCP or TLS with SNI "localhost").
+  std::unique_ptr<Client> connect(Ms timeout = 5s) const;
+  // One request on a fresh connection (Host: localhost, Connection: close); nullopt on failure.
+  std::optional<Response> request(const std::string& method, const std::string& target,
+                                  const std::string& body = {},
+                                  const std::vector<std::string>& headers = {},
+                                  Ms timeout = 5s) const;
+  int status_of(const std::string& target) const {
+    auto r = request("GET", target);
+    return r ? r->status : -1;
+  }
+
+  std::string log() const { return server ? server->log() : std::string(); }
+  // Stops sitehost (SIGTERM), expects exit 0 and no child process left behind.
+  void stop_server();
+
+  TempDir dir;
+  std::filesystem::path site_dir = dir / "site";
+  uint16_t port = 0;
+  std::optional<Sitehost> server;
+};
+
+// Deterministic bytes for byte-exact body checks.
+std::string test_bytes(size_t n, unsigned seed = 1);
+// The pattern of matrix_app's /chunked and /download bodies.
+std::string matrix_app_pattern(size_t n);
+// A request with a chunked body, one chunk per element of `chunks`.
+std::string chunked_request(const std::string& target, const std::vector<std::string>& chunks,
+                            const std::string& more_headers = {});
+
+}  // namespace sitehost::test
+
+// A TEST_P that runs in every variant of `suite` (a Matrix subclass or Matrix itself).
+#define SITEHOST_MATRIX_SUITE(suite)                                                             \
+  INSTANTIATE_TEST_SUITE_P(Matrix, suite, ::testing::ValuesIn(::sitehost::test::all_variants()), \
+                           ::sitehost::test::variant_name)
