@@ -111,7 +111,9 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
     } else {
       self->len_ += static_cast<uint32_t>(nread);
     }
+    self->in_read_callback = true;
     self->process();
+    self->in_read_callback = false;
     // What the request left for later runs now, at the top of the stack, instead of in the idle
     // phase: a request answered at once gives its buffer and context back before the next
     // ready connection reads, so one hot buffer serves them all (not one per ready connection).

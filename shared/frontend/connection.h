@@ -45,6 +45,7 @@ class Connection final : public Exchange, private http::BodySink {
   // Where the server keeps this connection (for O(1) removal).
   std::list<std::unique_ptr<Connection>>::iterator self;
   bool deferred_pending = false;
+  bool in_read_callback = false;  // on_read runs the deferred work itself when it returns
 
   // --- Exchange ---
   const RequestInfo& request() const override { return ctx_->info; }

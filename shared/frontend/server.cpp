@@ -288,6 +288,7 @@ void Server::connection_closed(Connection* c) {
 void Server::defer(Connection* c) {
   if (c->deferred_pending || c->dead()) return;
   c->deferred_pending = true;
+  if (c->in_read_callback) return;  // Connection::on_read runs it before it returns
   deferred_.push_back(c);
   uv_idle_start(&idle_, &Server::on_idle);
 }
