@@ -44,23 +44,20 @@ ChildProcess::~ChildProcess() {
 int ChildProcess::spawn(const ChildSpec& spec, OutputFn on_output, ExitFn on_exit) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return -errno;
-  uv_pipe_t* pipe = pipe_.prepare();
-  int r = uv_pipe_init(loop_, pipe, 0);
-  if (r == 0) {
-    pipe_.set_initialized();
-    r = uv_pipe_open(pipe, fds[0]);
-  }
+  int r = pipe_.init([this](uv_pipe_t* p) { return uv_pipe_init(loop_, p, 0); }, this);
+  if (r == 0) r = uv_pipe_open(pipe_.get(), fds[0]);
   if (r != 0) {
     ::close(fds[0]);
     ::close(fds[1]);
     pipe_.close();
     return r;
   }
-  pipe->data = this;
+  uv_pipe_t* pipe = pipe_.get();
 
   std::vector<std::string> argv_storage;
   if (!spec.launcher.empty()) {
     argv_storage.push_back(spec.launcher);
+    if (spec.batch_scheduling) argv_storage.push_back("--batch");
     argv_storage.push_back(std::to_string(::getpid()));
   }
   argv_storage.push_back(spec.program);
@@ -89,17 +86,15 @@ int ChildProcess::spawn(const ChildSpec& spec, OutputFn on_output, ExitFn on_exi
   options.stdio_count = 3;
   options.stdio = stdio;
 
-  uv_process_t* process = process_.prepare();
-  r = uv_spawn(loop_, process, &options);
-  process_.set_initialized();  // initialised even on failure: must be closed
+  // uv_spawn initialises the handle even when it fails: it must be closed then (kClose).
+  r = process_.init([this, &options](uv_process_t* p) { return uv_spawn(loop_, p, &options); },
+                    this, UvHandle<uv_process_t>::OnError::kClose);
   ::close(fds[1]);
   if (r != 0) {
-    process_.close();
     pipe_.close();
     return r;
   }
-  process->data = this;
-  pid_ = process->pid;
+  pid_ = process_.get()->pid;
   running_ = true;
   on_output_ = std::move(on_output);
   on_exit_ = std::move(on_exit);
@@ -124,7 +119,7 @@ void ChildProcess::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* b
 }
 
 void ChildProcess::drain() {
-  if (!pipe_.live()) return;
+  if (!pipe_) return;
   uv_os_fd_t fd;
   if (uv_fileno(pipe_.base(), &fd) != 0) return;
   size_t total = 0;

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/uv_handle.h"
+#include "shared/net/uv_handle.h"
 
 namespace sitehost::proxy {
 
@@ -25,7 +25,8 @@ struct ChildSpec {
   std::vector<std::string> arguments;    // without argv[0]
   std::vector<std::string> environment;  // complete "NAME=value" list
   std::string working_directory;
-  std::string launcher;  // sitehost-launch; empty: the program is spawned directly
+  std::string launcher;           // sitehost-launch; empty: the program is spawned directly
+  bool batch_scheduling = false;  // SCHED_BATCH (set by the launcher)
 };
 
 // The sitehost-launch executable: next to the running binary, else where the build put it;

@@ -234,6 +234,7 @@ void ChildSlot::spawn_attempt() {
   spec.arguments = config.arguments;
   spec.working_directory = config.physical_path.string();
   spec.launcher = site_.launcher();
+  spec.batch_scheduling = config.batch_scheduling;
   spec.environment = site_.base_environment();
   spec.environment.push_back(fmt::format("ASPNETCORE_PORT={}", port_));
   spec.environment.push_back("ASPNETCORE_TOKEN=" + token_);

@@ -87,6 +87,9 @@ struct SiteConfig {
   std::filesystem::path stdout_log_file;  // absolute; default physical_path/"logs/stdout"
   uint32_t processes = 1;
   bool preload = false;
+  // process_scheduling: the child runs as SCHED_BATCH ("batch"), so a request sitehost hands it
+  // does not preempt sitehost on a shared core; "normal" keeps the default policy.
+  bool batch_scheduling = true;
 
   // TLS (step 5): used by the site's https bindings. Paths are absolute (relative ones resolve
   // against the config file's folder); certificate and private_key are set iff has_https().

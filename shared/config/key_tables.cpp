@@ -209,6 +209,19 @@ void set_min_tls_version(Reader& r, SiteState& s, const Field& f) {
   }
 }
 
+void set_process_scheduling(Reader& r, SiteState& s, const Field& f) {
+  std::string text;
+  if (!r.read_string(f, text)) return;
+  std::string mode = lower_ascii(text);
+  if (mode == "batch") {
+    s.config.batch_scheduling = true;
+  } else if (mode == "normal") {
+    s.config.batch_scheduling = false;
+  } else {
+    r.error(f, fmt::format("expected \"batch\" or \"normal\", got {}", quote(text)));
+  }
+}
+
 void set_client_certificate(Reader& r, SiteState& s, const Field& f) {
   std::string text;
   if (!r.read_string(f, text)) return;
@@ -319,6 +332,7 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) { r.read_int(f, s.config.processes, 1, 100); }},
     {"preload", Scope::kOutOfProcess, false,
      [](Reader& r, SiteState& s, const Field& f) { r.read_bool(f, s.config.preload); }},
+    {"process_scheduling", Scope::kOutOfProcess, false, set_process_scheduling},
     // TLS (sites with an https binding)
     {"redirect_to_https", Scope::kBoth, false,
      [](Reader& r, SiteState& s, const Field& f) {

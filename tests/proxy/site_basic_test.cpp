@@ -212,7 +212,9 @@ TEST_F(ProxySiteTest, LargeDownloadToSlowClientIsBounded) {
 TEST_F(ProxySiteTest, LargeUploadIsBounded) {
   FakeExchange::Options o;
   o.method = "PUT";
-  o.target = "/upload";
+  // The child reads nothing for 300 ms: the socket buffers fill, so the upload must pause
+  // (however fast the child is afterwards) while memory stays bounded.
+  o.target = "/sleep?ms=300";
   o.generated_body = 64ull << 20;
   auto ex = send(o);
   size_t max_blocks = 0;

@@ -141,6 +141,7 @@ stdout_log_enabled = true
 stdout_log_file = "/var/log/api/out"
 processes = 4
 preload = true
+process_scheduling = "Normal"
 environment.DOTNET_gcServer = "1"
 )");
   EXPECT_EQ(c.file, fs::path(file_));
@@ -192,6 +193,7 @@ environment.DOTNET_gcServer = "1"
   EXPECT_EQ(api.stdout_log_file, fs::path("/var/log/api/out"));
   EXPECT_EQ(api.processes, 4u);
   EXPECT_TRUE(api.preload);
+  EXPECT_FALSE(api.batch_scheduling);
   EXPECT_EQ(api.environment, (std::map<std::string, std::string>{{"DOTNET_gcServer", "1"}}));
 }
 
@@ -233,6 +235,7 @@ TEST_F(ConfigTest, OutOfProcessDefaults) {
   EXPECT_EQ(s.stdout_log_file, dir_ / "app/logs/stdout");
   EXPECT_EQ(s.processes, 1u);
   EXPECT_FALSE(s.preload);
+  EXPECT_TRUE(s.batch_scheduling);
   EXPECT_TRUE(s.handler.empty());
 }
 
@@ -514,6 +517,9 @@ TEST_F(ConfigTest, SiteTypeErrors) {
             at(8, "site \"b\".arguments[1]", "expected a list of strings, got true"));
   EXPECT_EQ(error(with(kProxySite, "preload = \"true\"\n")),
             at(7, "site \"b\".preload", "expected a boolean (true or false), got \"true\""));
+  EXPECT_EQ(
+      error(with(kProxySite, "process_scheduling = \"fifo\"\n")),
+      at(7, "site \"b\".process_scheduling", "expected \"batch\" or \"normal\", got \"fifo\""));
   EXPECT_EQ(error(with(kProxySite, "processes = [1]\n")),
             at(7, "site \"b\".processes", "expected an integer, got a list"));
   EXPECT_EQ(error(with(kProxySite, "request_timeout = {}\n")),
