@@ -262,9 +262,18 @@ void InprocSite::on_started(const std::shared_ptr<Generation>& generation, Start
       record_error(*generation);
       reject_waiting();
     }
+    report_first_start(*generation);
   }
   after_start();
   poke();
+}
+
+void InprocSite::report_first_start(const Generation& generation) {
+  if (!first_start_observer_) return;
+  auto observer = std::move(first_start_observer_);
+  first_start_observer_ = nullptr;
+  bool ok = generation.state() != Generation::State::kFailed;
+  observer(ok, ok ? std::string() : generation.detail());
 }
 
 void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generation,
@@ -328,6 +337,7 @@ void InprocSite::on_startup_timeout(uv_timer_t* timer) {
     self->log_.error("site {}: app did not start within startup_time_limit ({} ms) (500.37)",
                      config.name, config.startup_time_limit.count());
     self->reject_waiting();
+    self->report_first_start(generation);
   }
   self->after_start();
   self->poke();

@@ -32,8 +32,8 @@
 #include "inproc/request_adapter.h"
 #include "inproc/site_status.h"
 #include "inproc/stderr_capture.h"
-#include "inproc/uv_handle.h"
 #include "inproc/worker_pool.h"
+#include "shared/net/uv_handle.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -55,6 +55,12 @@ class InprocSite final : public Site {
 
   void handle(Exchange& exchange) override;
   void stop(std::function<void()> done) override;
+  // Called once when the first generation has started (ok) or failed to (with the detail that
+  // its error page shows): sitehost-app waits for it before it listens, as Kestrel runs the
+  // app's startup before it binds.
+  void on_first_start(std::function<void(bool ok, const std::string& detail)> observer) {
+    first_start_observer_ = std::move(observer);
+  }
   void start() override;
   // `sitehost ctl reload SITE`: loads the library again now (a new shadow copy and generation)
   // and swaps it in exactly as a changed file would be, whether or not the file changed. A
@@ -106,6 +112,7 @@ class InprocSite final : public Site {
   void reject_waiting();
   HttpError failure_of(const Generation& generation) const;
   void record_error(const Generation& generation);
+  void report_first_start(const Generation& generation);
 
   // Hot swap.
   void on_file_settled(const FileIdentity& identity);
@@ -193,6 +200,7 @@ class InprocSite final : public Site {
 
   bool stopping_ = false;
   std::function<void()> stop_done_;
+  std::function<void(bool ok, const std::string& detail)> first_start_observer_;
 };
 
 }  // namespace sitehost::inproc

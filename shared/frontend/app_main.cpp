@@ -94,9 +94,10 @@ int main(int argc, char** argv) {
   site.max_request_body_size = 0;
   for (char** e = environ; *e; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq) site.environment.emplace(std::string(*e, static_cast<size_t>(eq - *e)), std::string(eq + 1));
+    if (eq)
+      site.environment.emplace(std::string(*e, static_cast<size_t>(eq - *e)), std::string(eq + 1));
   }
-  config.sites.push_back(std::move(site));
+  site.preload = true;
   std::string token = env_or("ASPNETCORE_TOKEN", "");
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -105,19 +106,52 @@ int main(int argc, char** argv) {
   Logger log;
   int code = 0;
   {
-    Server server(&loop, log,
-                  {{HostingModel::kInProcess, [&token](const SiteConfig& c, const SiteContext& x) {
-                      return std::make_unique<TokenCheckSite>(make_inproc_site(c, x), token);
-                    }}});
-    std::string error = server.start(std::move(config));
-    if (!error.empty()) {
-      log.error("cannot start: {}", error);
+    // Phase 1, as Kestrel: the app starts (load + init) before anything listens, so a failed
+    // start is a process that exits non-zero with the reason on stderr (sitehost's 502.5 page
+    // shows it), never a listening process that answers 500.30.
+    ServerConfig server_config = config.server;
+    SiteContext context{&loop, &log, &server_config, nullptr};
+    auto app = std::make_unique<inproc::InprocSite>(site, context);
+    bool started = false, ok = false;
+    std::string detail;
+    app->on_first_start([&](bool success, const std::string& why) {
+      started = true;
+      ok = success;
+      detail = why;
+    });
+    app->start();
+    while (!started && uv_run(&loop, UV_RUN_ONCE) != 0) {
+    }
+    if (!ok) {
+      std::fprintf(stderr, "sitehost-app: the application failed to start: %s\n",
+                   detail.empty() ? "(no detail)" : detail.c_str());
+      bool stopped = false;
+      app->stop([&] { stopped = true; });
+      while (!stopped && uv_run(&loop, UV_RUN_ONCE) != 0) {
+      }
+      app.reset();
       uv_run(&loop, UV_RUN_DEFAULT);
       code = 1;
     } else {
-      std::printf("Now listening on: http://127.0.0.1:%d\n", port);
-      std::fflush(stdout);
-      code = server.run();
+      // Phase 2: the started app is the server's only site.
+      config.sites.push_back(std::move(site));
+      Server server(
+          &loop, log,
+          {{HostingModel::kInProcess, [&token, &app](const SiteConfig& c, const SiteContext& x) {
+              std::unique_ptr<Site> inner =
+                  app ? std::unique_ptr<Site>(std::move(app)) : make_inproc_site(c, x);
+              return std::make_unique<TokenCheckSite>(std::move(inner), token);
+            }}});
+      std::string error = server.start(std::move(config));
+      if (!error.empty()) {
+        log.error("cannot start: {}", error);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        code = 1;
+      } else {
+        std::printf("Now listening on: http://127.0.0.1:%d\n", port);
+        std::fflush(stdout);
+        code = server.run();
+      }
     }
   }
   uv_run(&loop, UV_RUN_NOWAIT);
