@@ -19,7 +19,7 @@
 #include <string>
 
 #include "inproc/loader.h"
-#include "inproc/uv_handle.h"
+#include "shared/net/uv_handle.h"
 
 namespace sitehost::inproc {
 

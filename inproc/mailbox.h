@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "inproc/uv_handle.h"
+#include "shared/net/uv_handle.h"
 
 namespace sitehost::inproc {
 

@@ -28,7 +28,7 @@
 #include "proxy/forwarder.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/upstream_pool.h"
-#include "proxy/uv_handle.h"
+#include "shared/net/uv_handle.h"
 #include "shared/site/exchange.h"
 
 namespace sitehost::proxy {
@@ -148,10 +148,10 @@ class ChildSlot final : private UpstreamUser {
   ChildOutput output_;
   UpstreamPool pool_;
   UpstreamConnection* probe_ = nullptr;
-  Timer probe_timer_;
-  Timer startup_timer_;
-  Timer kill_timer_;
-  Timer drain_timer_;  // retiring: shutdown_time_limit for the requests in flight
+  UvTimer probe_timer_;
+  UvTimer startup_timer_;
+  UvTimer kill_timer_;
+  UvTimer drain_timer_;  // retiring: shutdown_time_limit for the requests in flight
   IntrusiveList<Forwarder, &Forwarder::queue_hook> waiters_;
   std::string token_;
   std::string program_;

@@ -47,12 +47,10 @@ std::string DeployWatch::start() {
 std::string DeployWatch::watch_folders() {
   std::string error;
   for (auto& folder : folders_) {
-    uv_fs_event_t* handle = folder->event.prepare();  // closes a previous watch
-    int r = uv_fs_event_init(loop_, handle);
+    int r = folder->event.init(  // closes a previous watch
+        [this](uv_fs_event_t* h) { return uv_fs_event_init(loop_, h); }, folder.get());
     if (r == 0) {
-      folder->event.set_initialized();
-      handle->data = folder.get();
-      r = uv_fs_event_start(handle, &DeployWatch::on_event, folder->path.c_str(), 0);
+      r = uv_fs_event_start(folder->event.get(), &DeployWatch::on_event, folder->path.c_str(), 0);
       if (r != 0) folder->event.close();
     }
     if (r != 0 && error.empty())

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/uv_handle.h"
+#include "shared/net/uv_handle.h"
 
 namespace sitehost::proxy {
 
@@ -79,7 +79,7 @@ class DeployWatch {
   std::vector<std::filesystem::path> files_;
   std::vector<std::unique_ptr<Folder>> folders_;
   Changed on_changed_;
-  Timer settle_timer_;
+  UvTimer settle_timer_;
   std::vector<FileStamp> accepted_;  // the state the running children were started from
   std::vector<FileStamp> seen_;      // the state when last looked at
   bool settling_ = false;

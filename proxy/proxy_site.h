@@ -28,8 +28,8 @@
 #include "proxy/forwarder.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/port_allocator.h"
-#include "proxy/uv_handle.h"
 #include "shared/frontend/metrics.h"
+#include "shared/net/uv_handle.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -163,10 +163,10 @@ class ProxySite final : public Site {
   IntrusiveList<Forwarder, &Forwarder::free_hook> free_;
   IntrusiveList<Forwarder, &Forwarder::timed_hook> timed_;
   size_t busy_ = 0;
-  Timer sweep_timer_;
-  Timer drain_timer_;
-  Timer recycle_timer_;
-  Timer reap_timer_;
+  UvTimer sweep_timer_;
+  UvTimer drain_timer_;
+  UvTimer recycle_timer_;
+  UvTimer reap_timer_;
   std::array<uint64_t, 101> failures_{};  // ring of failure times (ms, loop clock)
   size_t failure_count_ = 0;
   size_t failure_next_ = 0;

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "shared/config/config.h"
-#include "shared/frontend/admin_uv.h"
+#include "shared/net/uv_handle.h"
 
 namespace sitehost {
 
@@ -83,7 +83,7 @@ class AdminServer {
   bool listening_ = false;
   std::unique_ptr<Socket> socket_;
   std::list<std::unique_ptr<Conn>> conns_;
-  UvOwned<uv_timer_t> sweep_;
+  UvHandle<uv_timer_t> sweep_;
 };
 
 }  // namespace sitehost

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "shared/frontend/admin_uv.h"
+#include "shared/net/uv_handle.h"
 #include "shared/frontend/metrics.h"
 #include "shared/site/site.h"
 
@@ -88,8 +88,8 @@ class ManagedSite final : public Site {
   Retire retire_;
   std::filesystem::path offline_file_;
   std::shared_ptr<Site> app_;
-  UvOwned<uv_fs_event_t> watch_;
-  UvOwned<uv_timer_t> stop_timer_;
+  UvHandle<uv_fs_event_t> watch_;
+  UvHandle<uv_timer_t> stop_timer_;
   std::function<void()> stop_done_;
   std::vector<std::unique_ptr<Page>> pages_;  // back() is current; older ones while written
   FileId file_id_;
