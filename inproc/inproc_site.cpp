@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "inproc/shadow_copy.h"
-#include "shared/frontend/metrics.h"
 #include "shared/log/logger.h"
+#include "shared/site/metrics.h"
 
 namespace sitehost {
 

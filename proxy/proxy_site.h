@@ -28,8 +28,8 @@
 #include "proxy/forwarder.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/port_allocator.h"
-#include "shared/frontend/metrics.h"
 #include "shared/net/uv_handle.h"
+#include "shared/site/metrics.h"
 #include "shared/site/site.h"
 
 namespace sitehost {

@@ -14,16 +14,16 @@
 namespace sitehost {
 
 class Logger;
-class Metrics;
+class SiteMetricsRegistry;
 
 // What a site gets from the server that owns it.
 struct SiteContext {
   uv_loop_t* loop = nullptr;
   Logger* log = nullptr;
   const ServerConfig* server = nullptr;  // stays valid for the site's life
-  // Counters for /metrics (shared/frontend/metrics.h): `metrics->site(config)` gives the site's
-  // own. Null when the site runs outside a Server (unit tests).
-  Metrics* metrics = nullptr;
+  // Counters for /metrics (shared/site/metrics.h): `metrics->site(config)` gives the site's own.
+  // Null when the site runs outside a Server (unit tests).
+  SiteMetricsRegistry* metrics = nullptr;
 };
 
 class Site {
