@@ -650,21 +650,14 @@ SiteStatus InprocSite::status() const {
 
 std::string InprocSite::status_json() const {
   SiteStatus s = status();
-  std::string out = fmt::format(
-      "{{\"state\":{},\"generation\":{},\"in_flight\":{},\"waiting\":{},"
-      "\"swapping_to\":{},\"old_generations\":{},\"old_in_flight\":{},\"swaps\":{},"
-      "\"swap_failures\":{},\"aborted_requests\":{},\"last_error\":",
-      json_string(to_string(s.state)), s.generation, s.in_flight, s.waiting, s.swapping_to,
-      s.old_generations, s.old_in_flight, s.swaps, s.swap_failures, s.aborted_requests);
-  if (s.last_error.empty()) {
-    out += "null";
-  } else {
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(s.last_error_time.time_since_epoch())
-            .count();
-    out += fmt::format("{},\"last_error_unix_ms\":{}", json_string(s.last_error), ms);
-  }
-  return out + "}";
+  return json_site_status(
+      to_string(s.state),
+      fmt::format("\"generation\":{},\"in_flight\":{},\"waiting\":{},\"swapping_to\":{},"
+                  "\"old_generations\":{},\"old_in_flight\":{},\"swaps\":{},"
+                  "\"swap_failures\":{},\"aborted_requests\":{}",
+                  s.generation, s.in_flight, s.waiting, s.swapping_to, s.old_generations,
+                  s.old_in_flight, s.swaps, s.swap_failures, s.aborted_requests),
+      s.last_error, s.last_error_time);
 }
 
 }  // namespace sitehost::inproc

@@ -486,22 +486,15 @@ ProxyStatus ProxySite::status() const {
 
 std::string ProxySite::status_json() const {
   ProxyStatus s = status();
-  std::string out = fmt::format(
-      "{{\"state\":{},\"generation\":{},\"pids\":{},\"starting_pids\":{},\"draining_pids\":{},"
-      "\"in_flight\":{},\"waiting\":{},\"restarts\":{},\"recycles\":{},\"recycle_failures\":{},"
-      "\"last_error\":",
-      json_string(to_string(s.state)), s.generation, json_pids(s.pids), json_pids(s.starting_pids),
-      json_pids(s.draining_pids), s.in_flight, s.waiting, s.restarts, s.recycles,
-      s.recycle_failures);
-  if (s.last_error.empty()) {
-    out += "null";
-  } else {
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(s.last_error_time.time_since_epoch())
-            .count();
-    out += fmt::format("{},\"last_error_unix_ms\":{}", json_string(s.last_error), ms);
-  }
-  return out + "}";
+  return json_site_status(
+      to_string(s.state),
+      fmt::format("\"generation\":{},\"pids\":{},\"starting_pids\":{},\"draining_pids\":{},"
+                  "\"in_flight\":{},\"waiting\":{},\"restarts\":{},\"recycles\":{},"
+                  "\"recycle_failures\":{}",
+                  s.generation, json_pids(s.pids), json_pids(s.starting_pids),
+                  json_pids(s.draining_pids), s.in_flight, s.waiting, s.restarts, s.recycles,
+                  s.recycle_failures),
+      s.last_error, s.last_error_time);
 }
 
 }  // namespace proxy

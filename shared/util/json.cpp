@@ -35,4 +35,20 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
+std::string json_site_status(std::string_view state, std::string_view members,
+                             std::string_view last_error,
+                             std::chrono::system_clock::time_point last_error_time) {
+  std::string out = fmt::format("{{\"state\":{},{},\"last_error\":", json_string(state), members);
+  if (last_error.empty()) {
+    out += "null";
+  } else {
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(last_error_time.time_since_epoch())
+            .count();
+    fmt::format_to(std::back_inserter(out), "{},\"last_error_unix_ms\":{}", json_string(last_error),
+                   ms);
+  }
+  return out + "}";
+}
+
 }  // namespace sitehost
