@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/proxy/proxy_test_util.h"
 #include "tests/support/harness.h"
 
 namespace sitehost::test {
@@ -28,21 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-fs::path children() {
-  return source_dir() / "tests/proxy/children";
-}
-
-long json_int(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\": ");
-  if (at == std::string::npos) return -1;
-  return std::strtol(json.c_str() + at + key.size() + 4, nullptr, 10);
-}
-bool has_header(const std::string& json, const std::string& name, const std::string& value) {
-  return json.find("[\"" + name + "\", \"" + value + "\"]") != std::string::npos;
-}
-bool process_gone(long pid) {
-  return pid > 0 && !fs::exists(fs::path("/proc") / std::to_string(pid));
-}
 long elapsed_ms(Clock::time_point since) {
   return static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
@@ -56,19 +42,8 @@ long status_kb(pid_t pid, const std::string& field) {
   return -1;
 }
 
-class ProxyIntegration : public ::testing::Test {
+class ProxyIntegration : public ChildrenTest {
  protected:
-  void SetUp() override { fs::create_directories(app_); }
-
-  void TearDown() override {
-    if (sitehost_) {
-      int code = sitehost_->stop();
-      EXPECT_EQ(code, 0) << sitehost_->log();
-    }
-    for (long pid : pids())
-      EXPECT_TRUE(wait_until([&] { return process_gone(pid); }, 5s)) << "child " << pid << " left";
-  }
-
   std::string config(const std::string& site_keys, const std::string& server_keys = "") const {
     return fmt::format(
         "[server]\ndetailed_errors = true\nlog_level = \"debug\"\n{}\n"
@@ -78,7 +53,7 @@ class ProxyIntegration : public ::testing::Test {
   }
   std::string python_site(const std::string& script, const std::string& more = "") const {
     return fmt::format("process_path = \"/usr/bin/python3\"\narguments = [\"{}\"]\n{}",
-                       (children() / script).string(), more);
+                       (children_dir() / script).string(), more);
   }
 
   void start(const std::string& site_keys, const std::string& server_keys = "") {
@@ -90,19 +65,6 @@ class ProxyIntegration : public ::testing::Test {
                               const std::vector<std::string>& headers = {}) {
     return http_request(port_, "GET", path, {}, "localhost", headers);
   }
-
-  std::vector<long> pids() const {
-    std::vector<long> out;
-    std::ifstream in(app_ / "pids");
-    long pid;
-    while (in >> pid) out.push_back(pid);
-    return out;
-  }
-
-  TempDir dir_;
-  fs::path app_ = dir_ / "app";
-  uint16_t port_ = free_port();
-  std::optional<Sitehost> sitehost_;
 };
 
 TEST_F(ProxyIntegration, ForwardsWithHeaderRulesAndKeepAlive) {
@@ -339,7 +301,7 @@ TEST_F(ProxyIntegration, GracefulStopSigtermThenSigkillOfTheGroup) {
 
 TEST_F(ProxyIntegration, WebSocketEchoThroughTheTunnel) {
   start(python_site("ws_echo.py", "request_timeout = \"1s\"\n"));
-  Process client({"/usr/bin/python3", (children() / "ws_client.py").string(),
+  Process client({"/usr/bin/python3", (children_dir() / "ws_client.py").string(),
                   fmt::format("ws://127.0.0.1:{}/chat", port_)},
                  dir_ / "ws_client.out");
   auto status = client.wait_exit(30s);

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/proxy/proxy_test_util.h"
 #include "tests/support/harness.h"
 #include "tests/support/load.h"
 
@@ -25,20 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-fs::path children() {
-  return source_dir() / "tests/proxy/children";
-}
-
-long json_int(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\": ");
-  if (at == std::string::npos) return -1;
-  return std::strtol(json.c_str() + at + key.size() + 4, nullptr, 10);
-}
-
-bool process_gone(long pid) {
-  return pid > 0 && !fs::exists(fs::path("/proc") / std::to_string(pid));
-}
 
 // Keep-alive GETs in a loop (tests/support/load.h); remembers which child pids answered. A 5xx
 // counts as failed.
@@ -75,26 +62,17 @@ class PidLoad {
   KeepAliveLoad load_;  // last: its threads use the members above
 };
 
-class RecycleIntegration : public ::testing::Test {
+class RecycleIntegration : public ChildrenTest {
  protected:
   void SetUp() override {
-    fs::create_directories(app_);
+    ChildrenTest::SetUp();
     deploy("echo.py");
-  }
-
-  void TearDown() override {
-    if (sitehost_) {
-      int code = sitehost_->stop();
-      EXPECT_EQ(code, 0) << sitehost_->log();
-    }
-    for (long pid : pids())
-      EXPECT_TRUE(wait_until([&] { return process_gone(pid); }, 5s)) << "child " << pid << " left";
   }
 
   // Replaces app.py by a rename (a new inode), as deploy tools do.
   void deploy(const std::string& child) {
     fs::path tmp = app_ / "app.py.tmp";
-    fs::copy_file(children() / child, tmp, fs::copy_options::overwrite_existing);
+    fs::copy_file(children_dir() / child, tmp, fs::copy_options::overwrite_existing);
     fs::rename(tmp, app_ / "app.py");
   }
   void touch() { fs::last_write_time(app_ / "app.py", fs::file_time_type::clock::now()); }
@@ -136,18 +114,6 @@ class RecycleIntegration : public ::testing::Test {
     return status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
   }
 
-  std::vector<long> pids() const {
-    std::vector<long> out;
-    std::ifstream in(app_ / "pids");
-    long pid;
-    while (in >> pid) out.push_back(pid);
-    return out;
-  }
-
-  TempDir dir_;
-  fs::path app_ = dir_ / "app";
-  uint16_t port_ = free_port();
-  std::optional<Sitehost> sitehost_;
   int ctl_runs_ = 0;
 };
 

@@ -21,43 +21,24 @@
 #include "proxy/proxy_site.h"
 #include "shared/log/logger.h"
 #include "tests/proxy/fake_exchange.h"
+#include "tests/proxy/proxy_test_util.h"
 
 namespace sitehost::proxy::test {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-inline fs::path children_dir() {
-  return fs::path(SITEHOST_SOURCE_DIR) / "tests/proxy/children";
-}
+using sitehost::test::children_dir;
+using sitehost::test::has_header;
+using sitehost::test::json_int;
+using sitehost::test::json_str;
+using sitehost::test::process_gone;
 
 inline std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Minimal extraction from the children's json.dumps output.
-inline long json_int(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\": ");
-  if (at == std::string::npos) return -1;
-  return std::strtol(json.c_str() + at + key.size() + 4, nullptr, 10);
-}
-inline std::string json_str(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\": \"");
-  if (at == std::string::npos) return {};
-  at += key.size() + 5;
-  return json.substr(at, json.find('"', at) - at);
-}
-// True when the echoed headers contain exactly [name, value].
-inline bool has_header(const std::string& json, const std::string& name, const std::string& value) {
-  return json.find("[\"" + name + "\", \"" + value + "\"]") != std::string::npos;
-}
-
-inline bool process_gone(pid_t pid) {
-  // Gone = no /proc entry at all (a zombie still has one).
-  return !fs::exists(fs::path("/proc") / std::to_string(pid));
 }
 
 inline bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
