@@ -275,6 +275,7 @@ void Connection::dispatch() {
     return;
   }
   ctx_->site = match.route->site;
+  ctx_->metrics = match.route->metrics;
   ctx_->site_config = match.route->config;
   info.path_base = match.path_base;
   info.path = match.path;

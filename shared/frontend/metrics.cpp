@@ -5,17 +5,14 @@
 #include <chrono>
 #include <iterator>
 
-#include "shared/frontend/app_offline.h"
 #include "shared/frontend/request_context.h"
 
 namespace sitehost {
 
 void Metrics::exchange_done(const RequestContext& c) {
   SiteMetrics* m = &unrouted_;
-  // Every routed site is a ManagedSite (Server::apply builds them); anything else counts as
-  // unrouted rather than being guessed at.
-  if (const auto* managed = dynamic_cast<const ManagedSite*>(c.site.get())) {
-    m = &managed->metrics();
+  if (c.metrics) {  // set with the route (Server::apply gives every route its site's counters)
+    m = c.metrics;
     if (c.dispatched) --m->in_flight;  // ManagedSite::handle counted it
   }
   int cls = c.status / 100;

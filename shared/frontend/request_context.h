@@ -13,6 +13,7 @@
 
 #include "shared/http/request_parser.h"
 #include "shared/site/exchange.h"
+#include "shared/site/metrics.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -27,14 +28,15 @@ struct RequestContext {
   // Routing result; the shared_ptr keeps the site alive for the exchange.
   std::shared_ptr<Site> site;
   std::shared_ptr<const SiteConfig> site_config;
+  SiteMetrics* metrics = nullptr;  // the routed site's counters (null: no site answered)
 
   // Response state.
   int status = 200;
   int substatus = 0;
-  std::string reason;        // empty = standard phrase
-  std::string site_headers;  // "Name: value\r\n" lines added by the site
-  std::string head;          // the serialized head while its write is in flight
-  std::string error_body;    // front-end error page while its write is in flight
+  std::string reason;                      // empty = standard phrase
+  std::string site_headers;                // "Name: value\r\n" lines added by the site
+  std::string head;                        // the serialized head while its write is in flight
+  std::string error_body;                  // front-end error page while its write is in flight
   std::optional<uint64_t> content_length;  // set by the site
   uint64_t body_sent = 0;
   bool head_sent = false;
@@ -66,6 +68,7 @@ struct RequestContext {
     info = RequestInfo{};
     addresses_known = false;
     site.reset();
+    metrics = nullptr;
     site_config.reset();
     completions.clear();
     status = 200;

@@ -13,6 +13,7 @@
 
 #include "shared/config/config.h"
 #include "shared/http/field_rules.h"
+#include "shared/site/metrics.h"
 #include "shared/site/site.h"
 
 namespace sitehost {
@@ -22,6 +23,7 @@ struct Route {
   std::string path;  // "" for "/" (so "" + rest = full path)
   std::shared_ptr<Site> site;
   std::shared_ptr<const SiteConfig> config;
+  SiteMetrics* metrics = nullptr;  // the site's counters (they outlive the route)
   in6_addr ip{};  // an IP-literal binding's address (IPv4 as v4-mapped), set by Router::add
 };
 

@@ -157,7 +157,8 @@ std::string Server::apply(Config config, bool initial) {
           entry.config, factory->second, site_context_, metrics_.site(sc),
           [this](std::shared_ptr<Site> retired) { stop_site(std::move(retired)); });
     }
-    for (const auto& b : sc.bindings) router->add(Route{b, sc.path, entry.site, entry.config});
+    for (const auto& b : sc.bindings)
+      router->add(Route{b, sc.path, entry.site, entry.config, &entry.site->metrics()});
     sites.emplace(sc.name, std::move(entry));
   }
   if (error.empty() && admin_) error = admin_->listen(s.admin);

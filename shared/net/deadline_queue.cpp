@@ -35,18 +35,21 @@ void DeadlineQueue::disarm(DeadlineNode& node) {
   if (was_first) reschedule();
 }
 
+// Lazy: a timer already due no later than the new first entry is left alone (it fires early at
+// worst, and on_timer looks again), and an empty queue keeps its timer. Re-arming the first
+// entry, which every keep-alive request does, then touches no libuv timer at all.
 void DeadlineQueue::reschedule() {
-  if (head_.next == &head_) {
-    uv_timer_stop(&timer_);
-    return;
-  }
-  uint64_t now = uv_now(timer_.loop);
+  if (head_.next == &head_) return;
   uint64_t due = head_.next->deadline;
+  if (scheduled_due_ != 0 && scheduled_due_ <= due) return;
+  uint64_t now = uv_now(timer_.loop);
+  scheduled_due_ = due;
   uv_timer_start(&timer_, &DeadlineQueue::on_timer, due > now ? due - now : 0, 0);
 }
 
 void DeadlineQueue::on_timer(uv_timer_t* timer) {
   auto* self = static_cast<DeadlineQueue*>(timer->data);
+  self->scheduled_due_ = 0;
   uint64_t now = uv_now(timer->loop);
   while (self->head_.next != &self->head_ && self->head_.next->deadline <= now) {
     DeadlineNode* node = self->head_.next;
@@ -58,6 +61,7 @@ void DeadlineQueue::on_timer(uv_timer_t* timer) {
 
 void DeadlineQueue::close() {
   while (head_.next != &head_) disarm(*head_.next);
+  uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 

@@ -43,7 +43,8 @@ class DeadlineQueue {
   uint64_t timeout_ms_;
   ExpireFn expire_;
   void* ctx_;
-  DeadlineNode head_;  // sentinel: head_.next = oldest, head_.prev = newest
+  DeadlineNode head_;           // sentinel: head_.next = oldest, head_.prev = newest
+  uint64_t scheduled_due_ = 0;  // when the timer fires (uv_now ms); 0: not running
 };
 
 }  // namespace sitehost
