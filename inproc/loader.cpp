@@ -53,18 +53,6 @@ std::string Library::mapped_path() const {
   return map->l_name;
 }
 
-FileIdentity identify_file(const std::filesystem::path& file) {
-  struct stat st {};
-  FileIdentity id;
-  if (::stat(file.c_str(), &st) != 0) return id;
-  id.exists = true;
-  id.dev = st.st_dev;
-  id.ino = st.st_ino;
-  id.size = st.st_size;
-  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return id;
-}
-
 bool abi_compatible(uint32_t library_abi) {
   return SITEHOST_HANDLER_ABI_VERSION_MAJOR(library_abi) == SITEHOST_HANDLER_ABI_MAJOR &&
          SITEHOST_HANDLER_ABI_VERSION_MINOR(library_abi) <= SITEHOST_HANDLER_ABI_MINOR;

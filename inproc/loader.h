@@ -9,6 +9,7 @@
 #include <string>
 
 #include <sitehost/handler.h>
+#include "shared/util/file_identity.h"
 
 namespace sitehost::inproc {
 
@@ -52,15 +53,6 @@ struct LoadError {
 };
 
 // Identity of the library file, to tell whether it changed since a failed load.
-struct FileIdentity {
-  bool exists = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileIdentity&) const = default;
-};
-FileIdentity identify_file(const std::filesystem::path& file);
 
 // Whether a library built for `library_abi` can run on this server.
 bool abi_compatible(uint32_t library_abi);

@@ -30,16 +30,6 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-FileIdentity identity_of(const struct stat& st) {
-  FileIdentity id;
-  id.exists = true;
-  id.dev = st.st_dev;
-  id.ino = st.st_ino;
-  id.size = st.st_size;
-  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return id;
-}
-
 // mkdir -p with mode 0700 for what it creates. Empty on success, else why not.
 std::string make_directories(const fs::path& dir) {
   fs::path at;
@@ -127,7 +117,7 @@ ShadowCopy make_shadow_copy(const fs::path& handler, const fs::path& shadow,
     result.message = fmt::format("cannot read {}: {}", handler.string(), errno_text(errno));
     return result;
   }
-  result.identity = identity_of(before);
+  result.identity = identify(before);
   if (!S_ISREG(before.st_mode)) {
     result.substatus = 38;
     result.message =
@@ -173,7 +163,7 @@ ShadowCopy make_shadow_copy(const fs::path& handler, const fs::path& shadow,
 
   // A writer still at work shows as a changed size or mtime, or fewer bytes than announced.
   struct stat after {};
-  const bool changed = ::fstat(in.get(), &after) != 0 || identity_of(after) != result.identity ||
+  const bool changed = ::fstat(in.get(), &after) != 0 || identify(after) != result.identity ||
                        copied != static_cast<int64_t>(before.st_size);
   if (changed || elf_completeness(shadow) == ElfCompleteness::kIncomplete) {
     remove_shadow_file(shadow);

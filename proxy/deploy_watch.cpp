@@ -9,18 +9,6 @@
 
 namespace sitehost::proxy {
 
-FileStamp stamp_file(const std::filesystem::path& file) {
-  struct stat st {};
-  FileStamp s;
-  if (::stat(file.c_str(), &st) != 0) return s;
-  s.exists = true;
-  s.dev = st.st_dev;
-  s.ino = st.st_ino;
-  s.size = st.st_size;
-  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return s;
-}
-
 DeployWatch::DeployWatch(uv_loop_t* loop, std::vector<std::filesystem::path> files, Changed changed)
     : loop_(loop), files_(std::move(files)), on_changed_(std::move(changed)) {
   for (const auto& file : files_) {
@@ -59,10 +47,10 @@ std::string DeployWatch::watch_folders() {
   return error;
 }
 
-std::vector<FileStamp> DeployWatch::stamp_all() const {
-  std::vector<FileStamp> out;
+std::vector<FileIdentity> DeployWatch::stamp_all() const {
+  std::vector<FileIdentity> out;
   out.reserve(files_.size());
-  for (const auto& file : files_) out.push_back(stamp_file(file));
+  for (const auto& file : files_) out.push_back(identify_file(file));
   return out;
 }
 
@@ -82,7 +70,7 @@ void DeployWatch::changed() {
 }
 
 void DeployWatch::on_settle_timer() {
-  std::vector<FileStamp> now = stamp_all();
+  std::vector<FileIdentity> now = stamp_all();
   if (now != seen_) {  // still being written
     seen_ = std::move(now);
     settle_timer_.start(kSettleMs);
@@ -90,7 +78,7 @@ void DeployWatch::on_settle_timer() {
   }
   settling_ = false;
   if (now == accepted_) return;  // back as it was (or only touched by an unrelated event)
-  for (const FileStamp& s : now)
+  for (const FileIdentity& s : now)
     if (!s.exists) return;  // removed: wait for the new file
   accepted_ = std::move(now);
   on_changed_();  // may destroy *this: nothing after it

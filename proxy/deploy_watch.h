@@ -25,19 +25,9 @@
 #include <vector>
 
 #include "shared/net/uv_handle.h"
+#include "shared/util/file_identity.h"
 
 namespace sitehost::proxy {
-
-struct FileStamp {
-  bool exists = false;
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  int64_t size = -1;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp stamp_file(const std::filesystem::path& file);
 
 class DeployWatch {
  public:
@@ -71,7 +61,7 @@ class DeployWatch {
 
   static void on_event(uv_fs_event_t* handle, const char* filename, int events, int status);
   std::string watch_folders();
-  std::vector<FileStamp> stamp_all() const;
+  std::vector<FileIdentity> stamp_all() const;
   void changed();
   void on_settle_timer();
 
@@ -80,8 +70,8 @@ class DeployWatch {
   std::vector<std::unique_ptr<Folder>> folders_;
   Changed on_changed_;
   UvTimer settle_timer_;
-  std::vector<FileStamp> accepted_;  // the state the running children were started from
-  std::vector<FileStamp> seen_;      // the state when last looked at
+  std::vector<FileIdentity> accepted_;  // the state the running children were started from
+  std::vector<FileIdentity> seen_;      // the state when last looked at
   bool settling_ = false;
   uint64_t last_poll_ms_ = 0;
 };

@@ -100,13 +100,13 @@ TEST(Loader, RtldLocalKeepsClashingSymbolsApart) {
 TEST(Loader, FileIdentityChangesWhenTheFileIsReplaced) {
   TempDir dir;
   auto file = dir.write("app.so", read_file(app_library("hello")));
-  auto before = inproc::identify_file(file);
+  auto before = identify_file(file);
   EXPECT_TRUE(before.exists);
-  EXPECT_EQ(before, inproc::identify_file(file));
+  EXPECT_EQ(before, identify_file(file));
   auto replacement = dir.write("new.so", read_file(app_library("echo")));
   std::filesystem::rename(replacement, file);
-  EXPECT_NE(before, inproc::identify_file(file));
-  EXPECT_FALSE(inproc::identify_file(dir / "missing.so").exists);
+  EXPECT_NE(before, identify_file(file));
+  EXPECT_FALSE(identify_file(dir / "missing.so").exists);
 }
 
 }  // namespace

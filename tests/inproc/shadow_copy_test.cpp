@@ -58,7 +58,7 @@ TEST(ShadowCopy, CopiesTheLibraryAndCreatesItsFolder) {
   ShadowCopy copy = inproc::make_shadow_copy(app_library("hello"), shadow, {});
   ASSERT_EQ(copy.outcome, ShadowCopy::Outcome::kCopied) << copy.message;
   EXPECT_EQ(read_file(shadow), read_file(app_library("hello")));
-  EXPECT_EQ(copy.identity, inproc::identify_file(app_library("hello")));
+  EXPECT_EQ(copy.identity, identify_file(app_library("hello")));
   struct stat st {};
   ASSERT_EQ(::stat((dir / "a/b").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
