@@ -4,7 +4,6 @@
 // (tests/proxy/children/ws_client.py) in-process, out-of-process under sitehost-app, and over
 // HTTPS. Both dispatch modes (the event loop; worker threads with allow_synchronous_io, where the
 // app uses blocking reads and writes on the raw stream). Every wait is bounded.
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "tests/inproc/inproc_test_util.h"
+#include "tests/support/websocket.h"
 
 namespace sitehost::test {
 namespace {
@@ -26,37 +26,6 @@ using Clock = std::chrono::steady_clock;
 // RFC 6455 section 1.3's example: this key must be answered with this accept value.
 constexpr const char* kKey = "dGhlIHNhbXBsZSBub25jZQ==";
 constexpr const char* kAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-enum Opcode { kCont = 0x0, kText = 0x1, kBinary = 0x2, kClose = 0x8, kPing = 0x9, kPong = 0xA };
-
-struct Frame {
-  bool fin = false;
-  int opcode = -1;
-  bool masked = false;
-  std::string payload;
-};
-
-// A client frame: masked, with the 7-, 16- or 64-bit length the payload needs.
-std::string client_frame(int opcode, const std::string& payload, bool fin = true) {
-  std::string f;
-  f.push_back(static_cast<char>((fin ? 0x80 : 0) | opcode));
-  const uint64_t n = payload.size();
-  if (n < 126) {
-    f.push_back(static_cast<char>(0x80 | n));
-  } else if (n <= 0xffff) {
-    f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(n >> 8));
-    f.push_back(static_cast<char>(n));
-  } else {
-    f.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>(n >> (8 * i)));
-  }
-  const char mask[4] = {'\x3a', '\x7c', '\x01', '\xe5'};
-  f.append(mask, 4);
-  for (size_t i = 0; i < payload.size(); ++i)
-    f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
-  return f;
-}
 
 std::string close_payload(unsigned code) {
   return {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
@@ -72,7 +41,7 @@ std::string pattern(size_t n) {
 // A WebSocket client over the harness's Client (its buffer holds what arrived after the 101).
 class WsClient {
  public:
-  explicit WsClient(uint16_t port, Ms timeout = 10s) : c_(port, timeout), timeout_(timeout) {}
+  explicit WsClient(uint16_t port, Ms timeout = 10s) : c_(port, timeout) {}
 
   // Sends the opening handshake for `path` and reads the answer's head.
   std::optional<Response> handshake(const std::string& path = "/chat",
@@ -89,38 +58,9 @@ class WsClient {
     return r && r->status == 101;
   }
   bool send(int opcode, const std::string& payload, bool fin = true) {
-    return c_.send(client_frame(opcode, payload, fin));
+    return c_.send(ws_client_frame(opcode, payload, fin));
   }
-  std::optional<Frame> read_frame() {
-    std::string& b = c_.pending();
-    auto need = [&](size_t n) {
-      while (b.size() < n)
-        if (!fill()) return false;
-      return true;
-    };
-    if (!need(2)) return std::nullopt;
-    Frame f;
-    f.fin = (b[0] & 0x80) != 0;
-    f.opcode = b[0] & 0x0f;
-    f.masked = (b[1] & 0x80) != 0;
-    uint64_t len = b[1] & 0x7f;
-    size_t header = 2;
-    if (len == 126) {
-      if (!need(4)) return std::nullopt;
-      len = (static_cast<uint64_t>(static_cast<unsigned char>(b[2])) << 8) |
-            static_cast<unsigned char>(b[3]);
-      header = 4;
-    } else if (len == 127) {
-      if (!need(10)) return std::nullopt;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(b[2 + i]);
-      header = 10;
-    }
-    if (!need(header + len)) return std::nullopt;
-    f.payload = b.substr(header, len);
-    b.erase(0, header + len);
-    return f;
-  }
+  std::optional<WsFrame> read_frame() { return ws_read_frame(c_); }
   // Sends a message and expects it back as one unmasked frame of the same kind.
   bool echoes(int opcode, const std::string& payload) {
     if (!send(opcode, payload)) return false;
@@ -129,33 +69,15 @@ class WsClient {
   }
   // The closing handshake: `code` back, then the server closes the connection.
   bool closes(unsigned code) {
-    if (!send(kClose, close_payload(code))) return false;
+    if (!send(kWsClose, close_payload(code))) return false;
     auto f = read_frame();
-    return f && f->opcode == kClose && f->payload == close_payload(code) && closed_within(5s);
+    return f && f->opcode == kWsClose && f->payload == close_payload(code) && closed_within(5s);
   }
   bool closed_within(Ms timeout) { return c_.closed_within(timeout); }
   Client& raw() { return c_; }
 
  private:
-  bool fill() {
-    auto deadline = Clock::now() + timeout_;
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::recv(c_.fd(), buf, sizeof buf, 0);
-      if (n > 0) {
-        c_.pending().append(buf, static_cast<size_t>(n));
-        return true;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
-      auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{c_.fd(), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(left.count()));
-    }
-  }
-
   Client c_;
-  Ms timeout_;
 };
 
 fs::path ws_client_script() {
@@ -219,47 +141,48 @@ TEST_P(WebSocket, HandshakeEchoPingAndCloseHandshake) {
   EXPECT_FALSE(head->header("Content-Length"));
   EXPECT_FALSE(head->header("Transfer-Encoding"));
 
-  EXPECT_TRUE(ws.echoes(kText, "hello"));
-  EXPECT_TRUE(ws.echoes(kText, ""));
-  EXPECT_TRUE(ws.echoes(kBinary, pattern(125)));                     // the largest 7-bit length
-  EXPECT_TRUE(ws.echoes(kBinary, pattern(126)));                     // 16-bit length
-  EXPECT_TRUE(ws.echoes(kBinary, pattern(65535)));                   // the largest 16-bit length
-  EXPECT_TRUE(ws.echoes(kBinary, pattern(200 * 1024)));              // 64-bit length
-  EXPECT_TRUE(ws.echoes(kText, std::string(3 * 1024 * 1024, 'w')));  // over the app's high water
+  EXPECT_TRUE(ws.echoes(kWsText, "hello"));
+  EXPECT_TRUE(ws.echoes(kWsText, ""));
+  EXPECT_TRUE(ws.echoes(kWsBinary, pattern(125)));                     // the largest 7-bit length
+  EXPECT_TRUE(ws.echoes(kWsBinary, pattern(126)));                     // 16-bit length
+  EXPECT_TRUE(ws.echoes(kWsBinary, pattern(65535)));                   // the largest 16-bit length
+  EXPECT_TRUE(ws.echoes(kWsBinary, pattern(200 * 1024)));              // 64-bit length
+  EXPECT_TRUE(ws.echoes(kWsText, std::string(3 * 1024 * 1024, 'w')));  // over the app's high water
 
   // A message in fragments comes back fragment by fragment.
-  ASSERT_TRUE(ws.send(kText, "frag", false));
-  ASSERT_TRUE(ws.send(kCont, "ment", true));
+  ASSERT_TRUE(ws.send(kWsText, "frag", false));
+  ASSERT_TRUE(ws.send(kWsContinuation, "ment", true));
   auto f1 = ws.read_frame();
   auto f2 = ws.read_frame();
   ASSERT_TRUE(f1 && f2);
-  EXPECT_TRUE(!f1->fin && f1->opcode == kText && f1->payload == "frag");
-  EXPECT_TRUE(f2->fin && f2->opcode == kCont && f2->payload == "ment");
+  EXPECT_TRUE(!f1->fin && f1->opcode == kWsText && f1->payload == "frag");
+  EXPECT_TRUE(f2->fin && f2->opcode == kWsContinuation && f2->payload == "ment");
 
   // Several frames in one segment, a ping among them.
-  ASSERT_TRUE(ws.raw().send(client_frame(kText, "a") + client_frame(kPing, "are you there") +
-                            client_frame(kBinary, "b")));
+  ASSERT_TRUE(ws.raw().send(ws_client_frame(kWsText, "a") +
+                            ws_client_frame(kWsPing, "are you there") +
+                            ws_client_frame(kWsBinary, "b")));
   auto a = ws.read_frame();
   auto pong = ws.read_frame();
   auto b = ws.read_frame();
   ASSERT_TRUE(a && pong && b);
   EXPECT_EQ(a->payload, "a");
-  EXPECT_EQ(pong->opcode, kPong);
+  EXPECT_EQ(pong->opcode, kWsPong);
   EXPECT_EQ(pong->payload, "are you there");
   EXPECT_EQ(b->payload, "b");
 
   // A frame trickling in byte by byte.
-  std::string slow = client_frame(kText, pattern(300));
+  std::string slow = ws_client_frame(kWsText, pattern(300));
   for (char ch : slow) ASSERT_TRUE(ws.raw().send(std::string(1, ch)));
   auto trickled = ws.read_frame();
   ASSERT_TRUE(trickled);
   EXPECT_EQ(trickled->payload, pattern(300));
 
   // Close handshake: the same code back, then the server closes the connection.
-  ASSERT_TRUE(ws.send(kClose, close_payload(1000) + "bye"));
+  ASSERT_TRUE(ws.send(kWsClose, close_payload(1000) + "bye"));
   auto close = ws.read_frame();
   ASSERT_TRUE(close) << host_->log();
-  EXPECT_EQ(close->opcode, kClose);
+  EXPECT_EQ(close->opcode, kWsClose);
   EXPECT_EQ(close->payload, close_payload(1000));
   EXPECT_TRUE(ws.closed_within(5s));
 
@@ -269,7 +192,7 @@ TEST_P(WebSocket, HandshakeEchoPingAndCloseHandshake) {
   EXPECT_EQ(plain->status, 426);
   WsClient again(port_);
   ASSERT_TRUE(again.open()) << host_->log();
-  EXPECT_TRUE(again.echoes(kText, "again"));
+  EXPECT_TRUE(again.echoes(kWsText, "again"));
 }
 
 TEST_P(WebSocket, APlainRequestGets426AndProtocolErrorsGetClose1002) {
@@ -296,11 +219,11 @@ TEST_P(WebSocket, APlainRequestGets426AndProtocolErrorsGetClose1002) {
   // An unmasked client frame is a protocol error.
   WsClient ws(port_);
   ASSERT_TRUE(ws.open());
-  std::string unmasked = {static_cast<char>(0x80 | kText), 2, 'h', 'i'};
+  std::string unmasked = {static_cast<char>(0x80 | kWsText), 2, 'h', 'i'};
   ASSERT_TRUE(ws.raw().send(unmasked));
   auto close = ws.read_frame();
   ASSERT_TRUE(close);
-  EXPECT_EQ(close->opcode, kClose);
+  EXPECT_EQ(close->opcode, kWsClose);
   EXPECT_EQ(close->payload, close_payload(1002));
   EXPECT_TRUE(ws.closed_within(5s));
 }
@@ -324,19 +247,19 @@ TEST_P(WebSocket, TheUpgradeFunctionsReportTheirRules) {
   EXPECT_EQ(report->payload,
             "probe: status_101=0 write_before_upgrade=-3 upgrade=0 upgrade_again=-3 "
             "set_status_after=-3");
-  EXPECT_TRUE(ws.echoes(kText, "after the probe"));
+  EXPECT_TRUE(ws.echoes(kWsText, "after the probe"));
 }
 
 TEST_P(WebSocket, AnIdleTunnelOutlivesTheHeaderAndKeepaliveTimeouts) {
   start("header_timeout = \"300ms\"\nkeepalive_timeout = \"300ms\"\n");
   WsClient ws(port_);
   ASSERT_TRUE(ws.open()) << host_->log();
-  ASSERT_TRUE(ws.echoes(kText, "before"));
+  ASSERT_TRUE(ws.echoes(kWsText, "before"));
   // What is tested is the passage of time: idle for four times both timeouts.
   std::this_thread::sleep_for(1200ms);
-  EXPECT_TRUE(ws.echoes(kText, "after")) << host_->log();
+  EXPECT_TRUE(ws.echoes(kWsText, "after")) << host_->log();
   // Half-way through a frame is idle too.
-  std::string frame = client_frame(kBinary, pattern(1000));
+  std::string frame = ws_client_frame(kWsBinary, pattern(1000));
   ASSERT_TRUE(ws.raw().send(frame.substr(0, 500)));
   std::this_thread::sleep_for(700ms);
   ASSERT_TRUE(ws.raw().send(frame.substr(500)));
@@ -354,9 +277,9 @@ TEST_P(WebSocket, AClientVanishingMidFrameReleasesTheRequest) {
       WsClient ws(port_);
       auto head = ws.handshake(path);
       ASSERT_TRUE(head && head->status == 101) << host_->log();
-      ASSERT_TRUE(ws.echoes(kText, "first"));
+      ASSERT_TRUE(ws.echoes(kWsText, "first"));
       // Half of a large frame, then a reset (i = 0), a plain close (1) or a half-close (2).
-      std::string frame = client_frame(kBinary, pattern(200 * 1024));
+      std::string frame = ws_client_frame(kWsBinary, pattern(200 * 1024));
       ASSERT_TRUE(ws.raw().send(frame.substr(0, 70000)));
       if (i == 0) {
         linger l{1, 0};
@@ -380,14 +303,14 @@ TEST_P(WebSocket, AClientVanishingMidFrameReleasesTheRequest) {
   EXPECT_EQ(plain->status, 426);
   WsClient ws(port_);
   ASSERT_TRUE(ws.open());
-  EXPECT_TRUE(ws.echoes(kBinary, pattern(200 * 1024)));
+  EXPECT_TRUE(ws.echoes(kWsBinary, pattern(200 * 1024)));
 }
 
 TEST_P(WebSocket, SigtermEndsAnOpenTunnelWithinShutdownTimeout) {
   start("shutdown_timeout = \"1s\"\n");
   WsClient ws(port_, 15s);
   ASSERT_TRUE(ws.open()) << host_->log();
-  ASSERT_TRUE(ws.echoes(kText, "open"));
+  ASSERT_TRUE(ws.echoes(kWsText, "open"));
   auto sent = Clock::now();
   host_->process().signal(SIGTERM);
   auto status = host_->process().wait_exit(6s);
@@ -443,13 +366,13 @@ TEST(WebSocketModels, TheSameLibraryServesOutOfProcessUnderSitehostApp) {
   ASSERT_TRUE(head) << host.log();
   EXPECT_EQ(head->status, 101);
   EXPECT_EQ(head->header("Sec-WebSocket-Accept"), kAccept);
-  ASSERT_TRUE(ws.send(kBinary, pattern(200 * 1024)));
+  ASSERT_TRUE(ws.send(kWsBinary, pattern(200 * 1024)));
   auto big = ws.read_frame();
   ASSERT_TRUE(big);
   EXPECT_EQ(big->payload, "echo:" + pattern(200 * 1024));
-  ASSERT_TRUE(ws.send(kPing, "p"));
+  ASSERT_TRUE(ws.send(kWsPing, "p"));
   auto pong = ws.read_frame();
-  ASSERT_TRUE(pong && pong->opcode == kPong);
+  ASSERT_TRUE(pong && pong->opcode == kWsPong);
   EXPECT_TRUE(ws.closes(1001));
   EXPECT_EQ(host.stop(), 0) << host.log();
 }
@@ -499,7 +422,7 @@ class WebSocketHotSwap : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(start(limit));
     ws_ = std::make_unique<WsClient>(port_, 15s);
     ASSERT_TRUE(ws_->open()) << host_->log();
-    ASSERT_TRUE(ws_->echoes(kText, "generation 1"));
+    ASSERT_TRUE(ws_->echoes(kWsText, "generation 1"));
     ASSERT_TRUE(swap()) << host_->log();
   }
   void start(const std::string& limit) {
@@ -542,7 +465,7 @@ TEST_F(WebSocketHotSwap, AnOpenTunnelKeepsItsGenerationUntilItCloses) {
   ASSERT_TRUE(plain);
   EXPECT_NE(plain->body.find("ABI 1.1"), std::string::npos) << plain->body;
   EXPECT_TRUE(log_has("generation 1 finishes its 1 request(s) in flight")) << host_->log();
-  EXPECT_TRUE(ws_->echoes(kBinary, pattern(100000)));
+  EXPECT_TRUE(ws_->echoes(kWsBinary, pattern(100000)));
   EXPECT_FALSE(log_has("generation 1 shut down")) << host_->log();
   // The tunnel ends: then the old generation goes.
   EXPECT_TRUE(ws_->closes(1000));
@@ -554,7 +477,7 @@ TEST_F(WebSocketHotSwap, AnOpenTunnelKeepsItsGenerationUntilItCloses) {
 TEST_F(WebSocketHotSwap, ATunnelOutlivingShutdownTimeLimitIsCutBeforeTheUnload) {
   ASSERT_NO_FATAL_FAILURE(open_then_swap("1s"));
   auto swapped = Clock::now();
-  EXPECT_TRUE(ws_->echoes(kText, "still here"));
+  EXPECT_TRUE(ws_->echoes(kWsText, "still here"));
   EXPECT_TRUE(ws_->closed_within(5s)) << host_->log();
   EXPECT_GE(Clock::now() - swapped, 500ms);
   EXPECT_TRUE(wait_until([&] { return log_has("generation 1 shut down and unloaded"); }, 5s))
