@@ -11,17 +11,23 @@
 namespace sitehost::test {
 namespace {
 
+// An out-of-process site whose child is `sitehost-app APP.so`.
+SiteSpec runner_site(const std::string& name, const std::string& app) {
+  SiteSpec s;
+  s.name = name;
+  s.hosting_model = "outofprocess";
+  s.keys["process_path"] = toml_string(sitehost_app_binary().string());
+  s.keys["arguments"] = "[" + toml_string((apps_dir() / (app + ".so")).string()) + "]";
+  return s;
+}
+
 TEST(AppRunner, FailedInitIsAProcessFailure) {
   TempDir dir;
   uint16_t port = free_port();
   ConfigBuilder b(dir, port);
   b.server("admin", "\"off\"");
   b.server("detailed_errors", "true");
-  SiteSpec s;
-  s.name = "orders";
-  s.hosting_model = "outofprocess";
-  s.keys["process_path"] = toml_string(sitehost_app_binary().string());
-  s.keys["arguments"] = "[" + toml_string((apps_dir() / "fails_init.so").string()) + "]";
+  SiteSpec s = runner_site("orders", "fails_init");
   s.keys["rapid_fails_per_minute"] = "1";
   b.site(s);
   Sitehost server(dir, b.str());
@@ -40,12 +46,7 @@ TEST(AppRunner, StartedAppServesThroughTheProxy) {
   uint16_t port = free_port();
   ConfigBuilder b(dir, port);
   b.server("admin", "\"off\"");
-  SiteSpec s;
-  s.name = "hello";
-  s.hosting_model = "outofprocess";
-  s.keys["process_path"] = toml_string(sitehost_app_binary().string());
-  s.keys["arguments"] = "[" + toml_string((apps_dir() / "hello.so").string()) + "]";
-  b.site(s);
+  b.site(runner_site("hello", "hello"));
   Sitehost server(dir, b.str());
   ASSERT_TRUE(server.wait_listening(port)) << server.log();
   auto r = http_request(port, "GET", "/");
