@@ -8,6 +8,7 @@
 #include "proxy/child_slot.h"
 #include "proxy/header_rules.h"
 #include "proxy/proxy_site.h"
+#include "shared/http/chunk_size_line.h"
 #include "shared/log/logger.h"
 
 namespace sitehost::proxy {
@@ -157,9 +158,9 @@ void Forwarder::on_body_data(std::string_view chunk) {
   touch();
   const RequestInfo& request = exchange_->request();
   if (!request.content_length && request.chunked) {
-    char size_line[24];
-    auto r = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", chunk.size());
-    append_upstream(std::string_view(size_line, r.size));
+    char size_line[http::kChunkSizeLineMax];
+    append_upstream(
+        std::string_view(size_line, http::write_chunk_size_line(chunk.size(), size_line)));
     append_upstream(chunk);
     append_upstream("\r\n");
   } else {

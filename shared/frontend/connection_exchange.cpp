@@ -8,6 +8,7 @@
 #include "shared/frontend/connection.h"
 #include "shared/frontend/router.h"
 #include "shared/frontend/server.h"
+#include "shared/http/chunk_size_line.h"
 #include "shared/http/http_chars.h"
 #include "shared/util/decimal.h"
 
@@ -23,20 +24,6 @@ bool valid_field_value(std::string_view v) {
   for (unsigned char c : v)
     if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;
-}
-
-// "<hex size>\r\n" into `out` (at least 19 bytes); returns its length.
-unsigned format_chunk_header(size_t size, char* out) {
-  char digits[16];
-  unsigned n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[size & 0xf];
-    size >>= 4;
-  } while (size);
-  for (unsigned i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-  out[n] = '\r';
-  out[n + 1] = '\n';
-  return n + 2;
 }
 
 uv_buf_t make_buf(std::string_view s) {
@@ -270,7 +257,8 @@ void Connection::write(std::string_view data, WriteDone done) {
   }
   c.body_sent += data.size();
   if (c.chunked && !data.empty()) {
-    bufs[n++] = uv_buf_init(req->chunk_header, format_chunk_header(data.size(), req->chunk_header));
+    bufs[n++] =
+        uv_buf_init(req->chunk_header, http::write_chunk_size_line(data.size(), req->chunk_header));
     bufs[n++] = make_buf(data);
     bufs[n++] = make_buf("\r\n");
   } else if (!data.empty()) {

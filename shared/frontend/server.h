@@ -15,6 +15,7 @@
 #include "shared/frontend/metrics.h"
 #include "shared/frontend/request_context.h"
 #include "shared/frontend/router.h"
+#include "shared/http/chunk_size_line.h"
 #include "shared/log/logger.h"
 #include "shared/net/buffer_pool.h"
 #include "shared/net/deadline_queue.h"
@@ -32,7 +33,7 @@ struct WriteRequest {
   Connection* connection = nullptr;
   WriteDone done;
   size_t bytes = 0;
-  char chunk_header[24];
+  char chunk_header[http::kChunkSizeLineMax];
   std::string cipher;  // TLS records of this write (capacity kept across reuse)
 };
 
