@@ -6,6 +6,7 @@
 
 #include "inproc/generation.h"
 #include "inproc/inproc_site.h"
+#include "shared/http/field_rules.h"
 #include "shared/log/logger.h"
 
 namespace sitehost::inproc {
@@ -18,36 +19,6 @@ constexpr size_t kSyncLow = 64 * 1024;
 
 sitehost_str_t str(std::string_view v) {
   return {v.data(), v.size()};
-}
-
-bool is_token_char(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name)
-    if (!is_token_char(c)) return false;
-  return true;
-}
-
-bool valid_value(std::string_view value) {
-  for (unsigned char c : value)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  return true;
-}
-
-unsigned char lower(unsigned char c) {
-  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 int body_error_code(int status) {
@@ -93,7 +64,7 @@ int request_header(const sitehost_request_t* r, const char* name, size_t len,
                    sitehost_str_t* value) {
   std::string_view want(name, len);
   for (const auto& h : info_of(r).headers)
-    if (iequals(h.name, want)) {
+    if (http::iequals(h.name, want)) {
       if (value) *value = str(h.value);
       return 1;
     }
@@ -243,16 +214,16 @@ void RequestAdapter::attach(Exchange& exchange) {
   received_ = 0;
   abort_cb_ = nullptr;
   abort_fired_ = false;
-  {
-    std::lock_guard lock(sync_mutex_);
-    sync_buffer_.clear();
-    sync_offset_ = 0;
-    sync_status_ = 0;
-    sync_paused_ = false;
-    sync_read_started_ = false;
-    sync_write_pending_ = false;
-    sync_write_status_ = 0;
-  }
+  // No other thread holds this adapter yet (the handoff to a worker or the app publishes these
+  // writes), so the blocking-I/O state is reset without its lock.
+  sync_allowed_ = site_.config().allow_synchronous_io;
+  sync_buffer_.clear();
+  sync_offset_ = 0;
+  sync_status_ = 0;
+  sync_paused_ = false;
+  sync_read_started_ = false;
+  sync_write_pending_ = false;
+  sync_write_status_ = 0;
   waiting = false;
   exchange.set_abort_handler(AbortHandler{&RequestAdapter::on_exchange_abort, this});
 }
@@ -288,7 +259,7 @@ void RequestAdapter::force_abort(const HttpError& error) {
   if (read_mode_ != ReadMode::kNone && !body_done_) {
     body_done_ = true;
     deliver_body_status(SITEHOST_E_ABORTED);
-  } else {
+  } else if (sync_allowed_) {
     std::lock_guard lock(sync_mutex_);  // a worker blocked in a read sees aborted_
     sync_cv_.notify_all();
   }
@@ -398,7 +369,7 @@ void RequestAdapter::consume(LoopOp& op) {
 // --- response -------------------------------------------------------------------------------
 
 int RequestAdapter::set_status(int status, std::string_view reason) {
-  if (status < 100 || status > 999 || !valid_value(reason)) return SITEHOST_E_INVAL;
+  if (status < 100 || status > 999 || !http::valid_field_value(reason)) return SITEHOST_E_INVAL;
   if (status == 101 && !info_->upgrade) return SITEHOST_E_INVAL;  // nothing to switch to
   if (finish_called_.load(std::memory_order_acquire) ||
       head_committed_.load(std::memory_order_acquire))
@@ -422,7 +393,7 @@ void RequestAdapter::do_set_status(int status, std::string_view reason) {
 }
 
 int RequestAdapter::add_header(std::string_view name, std::string_view value) {
-  if (!valid_name(name) || !valid_value(value)) return SITEHOST_E_INVAL;
+  if (!http::valid_field_name(name) || !http::valid_field_value(value)) return SITEHOST_E_INVAL;
   if (finish_called_.load(std::memory_order_acquire) ||
       head_committed_.load(std::memory_order_acquire))
     return SITEHOST_E_STATE;
@@ -511,7 +482,7 @@ void RequestAdapter::write_done(WriteRecord* record, int status) {
 }
 
 int RequestAdapter::write_sync(const char* data, size_t len) {
-  if (!site_.config().allow_synchronous_io) return SITEHOST_E_SYNC_IO;
+  if (!sync_allowed_) return SITEHOST_E_SYNC_IO;
   if (on_loop()) return SITEHOST_E_DEADLOCK;
   if (!data && len) return SITEHOST_E_INVAL;
   if (finish_called_.load(std::memory_order_acquire) || awaiting_upgrade()) return SITEHOST_E_STATE;
@@ -580,7 +551,7 @@ void RequestAdapter::do_finish(bool abnormal) {
       ex->finish();
     }
   }
-  {
+  if (sync_allowed_) {
     // A worker blocked in a read would wait forever now.
     std::lock_guard lock(sync_mutex_);
     if (sync_status_ == 0) sync_status_ = SITEHOST_E_STATE;
@@ -697,7 +668,7 @@ void RequestAdapter::do_read_stop() {
 }
 
 ssize_t RequestAdapter::read_sync(char* buf, size_t len) {
-  if (!site_.config().allow_synchronous_io) return SITEHOST_E_SYNC_IO;
+  if (!sync_allowed_) return SITEHOST_E_SYNC_IO;
   if (on_loop()) return SITEHOST_E_DEADLOCK;
   if (!buf && len) return SITEHOST_E_INVAL;
   std::unique_lock lock(sync_mutex_);

@@ -202,6 +202,8 @@ class RequestAdapter final : public BodyReader {
   std::string sync_buffer_;  // body bytes not yet read; capacity kept across requests
   size_t sync_offset_ = 0;
   int sync_status_ = 0;  // SITEHOST_EOF or an error once the body is over
+  // allow_synchronous_io as the request arrived: only then may a thread block on sync_cv_.
+  bool sync_allowed_ = false;
   bool sync_paused_ = false;
   bool sync_read_started_ = false;
   bool sync_write_pending_ = false;

@@ -10,6 +10,7 @@
 #include "shared/frontend/server.h"
 #include "shared/http/chunk_size_line.h"
 #include "shared/http/http_chars.h"
+#include "shared/net/socket_send.h"
 #include "shared/util/decimal.h"
 
 namespace sitehost {
@@ -19,12 +20,6 @@ namespace {
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 using http::iequals;
-
-bool valid_field_value(std::string_view v) {
-  for (unsigned char c : v)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  return true;
-}
 
 uv_buf_t make_buf(std::string_view s) {
   return uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size()));
@@ -57,16 +52,14 @@ void Connection::resume_body() {
 }
 
 void Connection::set_status(int status, std::string_view reason) {
-  if (ctx_->head_sent || status < 100 || status > 999 || !valid_field_value(reason)) return;
+  if (ctx_->head_sent || status < 100 || status > 999 || !http::valid_field_value(reason)) return;
   ctx_->status = status;
   ctx_->reason.assign(reason);
 }
 
 bool Connection::add_header(std::string_view name, std::string_view value) {
   RequestContext& c = *ctx_;
-  if (c.head_sent || name.empty() || !valid_field_value(value)) return false;
-  for (char ch : name)
-    if (!http::chars::is(ch, http::chars::kToken)) return false;
+  if (c.head_sent || !http::valid_field_name(name) || !http::valid_field_value(value)) return false;
   // Framing and connection management belong to the front end.
   if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
       iequals(name, "Keep-Alive"))
@@ -168,8 +161,10 @@ void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigne
   if (pending_writes_ == 0 && tcp_.write_queue_size == 0) {
     // Nothing queued: write now. A complete write skips libuv's write queue (and the epoll
     // re-arm it costs); its completion still runs later, from the deferred pass.
-    int written = uv_try_write(stream, bufs, count);
-    if (written == static_cast<int>(bytes)) {
+    uv_os_fd_t fd = -1;
+    int written = uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd);
+    if (written == 0) written = send_now(fd, bufs, count, bytes);
+    if (written >= 0 && static_cast<size_t>(written) == bytes) {
       WriteDone done = req->done;
       server_.return_write(std::move(req));
       complete_later(done, 0);

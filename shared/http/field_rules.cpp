@@ -4,18 +4,6 @@
 
 namespace sitehost::http {
 
-static char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool parse_content_length(std::string_view value, uint64_t* out) {
   if (value.empty()) return false;
   uint64_t v = 0;
