@@ -9,6 +9,8 @@
 
 #include <memory>
 
+#include "shared/net/socket_send.h"
+
 namespace sitehost::proxy {
 
 UpstreamConnection::UpstreamConnection(UpstreamPool& pool, uint32_t generation)
@@ -23,7 +25,10 @@ int UpstreamConnection::write(Block* block) {
   if (queued_bytes_ == 0) {
     // Try the socket first: a uv_write that completes at once still costs an epoll_ctl (libuv
     // re-arms the watcher when its write queue drains), one more syscall per proxied request.
-    int n = uv_try_write(stream(), &buf, 1);
+    // An error goes on to uv_write, which reports it through on_write.
+    uv_os_fd_t fd = -1;
+    int n = uv_fileno(reinterpret_cast<uv_handle_t*>(stream()), &fd);
+    if (n == 0) n = send_now(fd, &buf, 1, block->size);
     if (n == static_cast<int>(block->size)) {
       block->release();
       return 0;
