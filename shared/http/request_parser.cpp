@@ -57,6 +57,7 @@ void RequestParser::start(const Limits& limits) {
   head_scanner_.reset(limits.max_request_line, limits.max_header_bytes, limits.max_headers);
   next_ = nullptr;
   llhttp_from_ = nullptr;
+  line_start_ = nullptr;
   chunked_codings_ = 0;
   host_seen_ = false;
   te_seen_ = false;
@@ -94,10 +95,13 @@ size_t RequestParser::feed(const char* data, size_t len, BodySink* sink) {
 size_t RequestParser::feed_head(const char* data, size_t len) {
   if (next_ == nullptr) {
     llhttp_from_ = data;
+    line_start_ = data;
   } else if (data != next_) {
     fail(500, "request head not fed from one contiguous buffer");
     return 0;
   }
+  // llhttp gets the validated lines in one call at the end of the head (one call per request
+  // instead of one per line); a dropped line is cut out by handing it what precedes it first.
   size_t off = 0;
   while (off < len && state_ == State::kHead) {
     HeadScanner::Event event;
@@ -108,18 +112,17 @@ size_t RequestParser::feed_head(const char* data, size_t len) {
         break;
       case HeadScanner::Event::kSkipped:
         llhttp_from_ = end;  // the ignored empty line is not llhttp's business
+        line_start_ = end;
         break;
       case HeadScanner::Event::kRequestLine:
-        if (on_request_line()) run_llhttp(end, false);
+        on_request_line();
+        line_start_ = end;
         break;
       case HeadScanner::Event::kField: {
         const FieldScanner& f = head_scanner_.fields();
         const FieldAction action = on_field(f.name(), f.value());
-        if (action == FieldAction::kKeep) {
-          run_llhttp(end, false);
-        } else if (action == FieldAction::kDrop) {
-          llhttp_from_ = end;
-        }
+        if (action == FieldAction::kDrop && run_llhttp(line_start_, false)) llhttp_from_ = end;
+        line_start_ = end;
         break;
       }
       case HeadScanner::Event::kEnd:

@@ -120,6 +120,7 @@ class RequestParser {
   ChunkScanner chunk_scanner_;
   const char* next_ = nullptr;         // where the next head byte must be (contiguity check)
   const char* llhttp_from_ = nullptr;  // first head byte not yet given to llhttp
+  const char* line_start_ = nullptr;   // where the head line being scanned began
   int chunked_codings_ = 0;
   bool host_seen_ = false;
   bool te_seen_ = false;
