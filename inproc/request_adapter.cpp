@@ -1,6 +1,7 @@
 #include "inproc/request_adapter.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -283,6 +284,18 @@ void RequestAdapter::drain_first() {
   if (site_.mailbox().pending()) site_.mailbox().drain();
 }
 
+template <class Now, class Fill>
+int RequestAdapter::now_or_post(Now&& now, Fill&& fill) {
+  if (!on_loop()) return post(std::forward<Fill>(fill));
+  drain_first();
+  if constexpr (std::is_void_v<std::invoke_result_t<Now>>) {
+    now();
+    return SITEHOST_OK;
+  } else {
+    return now();
+  }
+}
+
 template <class Fill>
 int RequestAdapter::post(Fill&& fill) {
   bool posted = site_.mailbox().post([&](LoopOp& op) {
@@ -375,16 +388,12 @@ int RequestAdapter::set_status(int status, std::string_view reason) {
       head_committed_.load(std::memory_order_acquire))
     return SITEHOST_E_STATE;
   status_101_.store(status == 101, std::memory_order_release);
-  if (on_loop()) {
-    drain_first();
-    do_set_status(status, reason);
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) {
-    op.kind = kSetStatus;
-    op.number = status;
-    op.text1.assign(reason);
-  });
+  return now_or_post([&] { do_set_status(status, reason); },
+                     [&](LoopOp& op) {
+                       op.kind = kSetStatus;
+                       op.number = status;
+                       op.text1.assign(reason);
+                     });
 }
 
 void RequestAdapter::do_set_status(int status, std::string_view reason) {
@@ -397,16 +406,12 @@ int RequestAdapter::add_header(std::string_view name, std::string_view value) {
   if (finish_called_.load(std::memory_order_acquire) ||
       head_committed_.load(std::memory_order_acquire))
     return SITEHOST_E_STATE;
-  if (on_loop()) {
-    drain_first();
-    do_add_header(name, value);
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) {
-    op.kind = kAddHeader;
-    op.text1.assign(name);
-    op.text2.assign(value);
-  });
+  return now_or_post([&] { do_add_header(name, value); },
+                     [&](LoopOp& op) {
+                       op.kind = kAddHeader;
+                       op.text1.assign(name);
+                       op.text2.assign(value);
+                     });
 }
 
 void RequestAdapter::do_add_header(std::string_view name, std::string_view value) {
@@ -420,19 +425,16 @@ int RequestAdapter::write(const char* data, size_t len, unsigned flags, sitehost
   if (finish_called_.load(std::memory_order_acquire) || awaiting_upgrade()) return SITEHOST_E_STATE;
   if (is_aborted()) return SITEHOST_E_ABORTED;
   head_committed_.store(true, std::memory_order_release);
-  if (on_loop()) {
-    drain_first();
-    return do_write(data, len, flags, cb, arg, nullptr);
-  }
-  return post([&](LoopOp& op) {
-    op.kind = kWrite;
-    op.flags = flags;
-    op.len = len;
-    op.fn = reinterpret_cast<void (*)()>(cb);
-    op.arg = arg;
-    op.data = data;
-    if (flags & SITEHOST_WRITE_COPY) op.text1.assign(data ? data : "", len);
-  });
+  return now_or_post([&] { return do_write(data, len, flags, cb, arg, nullptr); },
+                     [&](LoopOp& op) {
+                       op.kind = kWrite;
+                       op.flags = flags;
+                       op.len = len;
+                       op.fn = reinterpret_cast<void (*)()>(cb);
+                       op.arg = arg;
+                       op.data = data;
+                       if (flags & SITEHOST_WRITE_COPY) op.text1.assign(data ? data : "", len);
+                     });
 }
 
 int RequestAdapter::do_write(const char* data, size_t len, unsigned flags, sitehost_write_cb cb,
@@ -530,12 +532,8 @@ void RequestAdapter::complete_sync_write(int status) {
 int RequestAdapter::finish(bool abnormal) {
   if (finish_called_.exchange(true, std::memory_order_acq_rel)) return SITEHOST_E_STATE;
   head_committed_.store(true, std::memory_order_release);
-  if (on_loop()) {
-    drain_first();
-    do_finish(abnormal);
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) { op.kind = abnormal ? kAbortResponse : kFinish; });
+  return now_or_post([&] { do_finish(abnormal); },
+                     [&](LoopOp& op) { op.kind = abnormal ? kAbortResponse : kFinish; });
 }
 
 void RequestAdapter::do_finish(bool abnormal) {
@@ -578,12 +576,7 @@ int RequestAdapter::upgrade() {
     sync_paused_ = false;
     sync_read_started_ = false;
   }
-  if (on_loop()) {
-    drain_first();
-    do_upgrade();
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) { op.kind = kUpgrade; });
+  return now_or_post([&] { do_upgrade(); }, [&](LoopOp& op) { op.kind = kUpgrade; });
 }
 
 void RequestAdapter::do_upgrade() {
@@ -617,14 +610,11 @@ void RequestAdapter::deliver_upgrade_request_eof() {
 int RequestAdapter::read_start(sitehost_read_cb cb) {
   if (!cb) return SITEHOST_E_INVAL;
   if (finish_called_.load(std::memory_order_acquire)) return SITEHOST_E_STATE;
-  if (on_loop()) {
-    drain_first();
-    return do_read_start(cb);
-  }
-  return post([&](LoopOp& op) {
-    op.kind = kReadStart;
-    op.fn = reinterpret_cast<void (*)()>(cb);
-  });
+  return now_or_post([&] { return do_read_start(cb); },
+                     [&](LoopOp& op) {
+                       op.kind = kReadStart;
+                       op.fn = reinterpret_cast<void (*)()>(cb);
+                     });
 }
 
 int RequestAdapter::do_read_start(sitehost_read_cb cb) {
@@ -653,12 +643,7 @@ int RequestAdapter::do_read_start(sitehost_read_cb cb) {
 }
 
 int RequestAdapter::read_stop() {
-  if (on_loop()) {
-    drain_first();
-    do_read_stop();
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) { op.kind = kReadStop; });
+  return now_or_post([&] { do_read_stop(); }, [&](LoopOp& op) { op.kind = kReadStop; });
 }
 
 void RequestAdapter::do_read_stop() {
@@ -796,18 +781,15 @@ void RequestAdapter::deliver_body_status(int code) {
 int RequestAdapter::on_abort(sitehost_abort_cb cb) {
   if (!cb) return SITEHOST_E_INVAL;
   if (finish_called_.load(std::memory_order_acquire)) return SITEHOST_E_STATE;
-  if (on_loop()) {
-    drain_first();
+  auto now = [&] {
     abort_cb_ = cb;
     if (aborted_.load(std::memory_order_acquire) && !abort_fired_) {
       // Already gone: tell the app soon, not inside its own call.
       ++refs_;
-      int rc = post([&](LoopOp& op) { op.kind = kFireAbort; });
-      if (rc != 0) --refs_;
+      if (post([](LoopOp& op) { op.kind = kFireAbort; }) != SITEHOST_OK) --refs_;
     }
-    return SITEHOST_OK;
-  }
-  return post([&](LoopOp& op) {
+  };
+  return now_or_post(now, [&](LoopOp& op) {
     op.kind = kOnAbort;
     op.fn = reinterpret_cast<void (*)()>(cb);
   });

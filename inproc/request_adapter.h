@@ -140,6 +140,10 @@ class RequestAdapter final : public BodyReader {
 
   template <class Fill>
   int post(Fill&& fill);
+  // An ABI call's two halves: on the loop thread `now` runs at once (after what this thread
+  // posted before, see drain_first), from any other thread `fill` describes it for the loop.
+  template <class Now, class Fill>
+  int now_or_post(Now&& now, Fill&& fill);
   bool on_loop() const;
   void drain_first();  // keeps one thread's calls in order when it mixes loop and other threads
 
