@@ -63,13 +63,9 @@ sitehost_str_t request_protocol(const sitehost_request_t* r) {
 }
 int request_header(const sitehost_request_t* r, const char* name, size_t len,
                    sitehost_str_t* value) {
-  std::string_view want(name, len);
-  for (const auto& h : info_of(r).headers)
-    if (http::iequals(h.name, want)) {
-      if (value) *value = str(h.value);
-      return 1;
-    }
-  return 0;
+  auto found = info_of(r).header(std::string_view(name, len));
+  if (found && value) *value = str(*found);
+  return found ? 1 : 0;
 }
 size_t request_header_count(const sitehost_request_t* r) {
   return info_of(r).headers.size();

@@ -26,9 +26,7 @@ int UpstreamConnection::write(Block* block) {
     // Try the socket first: a uv_write that completes at once still costs an epoll_ctl (libuv
     // re-arms the watcher when its write queue drains), one more syscall per proxied request.
     // An error goes on to uv_write, which reports it through on_write.
-    uv_os_fd_t fd = -1;
-    int n = uv_fileno(reinterpret_cast<uv_handle_t*>(stream()), &fd);
-    if (n == 0) n = send_now(fd, &buf, 1, block->size);
+    int n = send_now(stream(), &buf, 1, block->size);
     if (n == static_cast<int>(block->size)) {
       block->release();
       return 0;

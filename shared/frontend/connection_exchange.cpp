@@ -161,9 +161,7 @@ void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigne
   if (pending_writes_ == 0 && tcp_.write_queue_size == 0) {
     // Nothing queued: write now. A complete write skips libuv's write queue (and the epoll
     // re-arm it costs); its completion still runs later, from the deferred pass.
-    uv_os_fd_t fd = -1;
-    int written = uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd);
-    if (written == 0) written = send_now(fd, bufs, count, bytes);
+    int written = send_now(stream, bufs, count, bytes);
     if (written >= 0 && static_cast<size_t>(written) == bytes) {
       WriteDone done = req->done;
       server_.return_write(std::move(req));

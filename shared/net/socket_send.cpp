@@ -47,4 +47,10 @@ int send_now(uv_os_fd_t fd, const uv_buf_t* bufs, unsigned count, size_t total) 
   return result(::sendmsg(fd, &msg, kFlags));
 }
 
+int send_now(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, size_t total) {
+  uv_os_fd_t fd = -1;
+  int r = uv_fileno(reinterpret_cast<uv_handle_t*>(stream), &fd);
+  return r != 0 ? r : send_now(fd, bufs, count, total);
+}
+
 }  // namespace sitehost

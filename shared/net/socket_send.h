@@ -14,5 +14,7 @@ namespace sitehost {
 // Sends what the socket takes now. Returns the bytes sent (0 when the socket is full) or a
 // negative libuv error code (UV_EPIPE, UV_ECONNRESET, ...). Never blocks, never raises SIGPIPE.
 int send_now(uv_os_fd_t fd, const uv_buf_t* bufs, unsigned count, size_t total);
+// The same on a libuv stream's socket (its write queue must be empty, or the bytes overtake it).
+int send_now(uv_stream_t* stream, const uv_buf_t* bufs, unsigned count, size_t total);
 
 }  // namespace sitehost
