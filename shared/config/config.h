@@ -36,15 +36,22 @@ struct Binding {
 // Where the admin API listens (`[server] admin`, see docs/operations.md).
 struct AdminEndpoint {
   enum class Kind { kDefaultSocket, kSocket, kTcp, kOff };
-  Kind kind = Kind::kDefaultSocket;  // <run dir>/sitehost.sock (shared/frontend/admin_server.h)
-  std::string path;                  // kSocket: absolute unix socket path
-  std::string ip;                    // kTcp: a loopback address ("127.0.0.1", "::1")
-  uint16_t port = 0;                 // kTcp
+  Kind kind =
+      Kind::kDefaultSocket;  // <run dir>/sitehost.sock (shared/frontend/control/admin_server.h)
+  std::string path;          // kSocket: absolute unix socket path
+  std::string ip;            // kTcp: a loopback address ("127.0.0.1", "::1")
+  uint16_t port = 0;         // kTcp
   bool operator==(const AdminEndpoint&) const = default;
 };
 
+// The most event loops `event_loops` may ask for.
+inline constexpr uint32_t kMaxEventLoops = 1024;
+
 struct ServerConfig {
   AdminEndpoint admin;
+  // event_loops: how many event-loop threads serve connections; 0 = "auto" (the CPUs this process
+  // may run on). Read at start: a reload that changes it keeps the running number (logged).
+  uint32_t event_loops = 1;
   std::string error_log;   // empty = stderr
   std::string access_log;  // empty = off
   LogLevel log_level = LogLevel::kInfo;

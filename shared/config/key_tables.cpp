@@ -74,6 +74,20 @@ constexpr ServerKey kServerKeys[] = {
      [](Reader& r, ServerConfig& s, const Field& f) {
        r.read_duration(f, s.keepalive_timeout, 1ms, kMaxTimeout);
      }},
+    {"event_loops",
+     [](Reader& r, ServerConfig& s, const Field& f) {
+       if (f.node.is_string()) {
+         std::string text;
+         if (!r.read_string(f, text)) return;
+         if (text == "auto")
+           s.event_loops = 0;
+         else
+           r.error(f, fmt::format("must be \"auto\" or a number from 1 to {}, got \"{}\"",
+                                  kMaxEventLoops, text));
+         return;
+       }
+       r.read_int(f, s.event_loops, 1, kMaxEventLoops);
+     }},
     {"max_connections", [](Reader& r, ServerConfig& s,
                            const Field& f) { r.read_int(f, s.max_connections, 1, kU32Max); }},
     {"max_request_line", [](Reader& r, ServerConfig& s,

@@ -4,7 +4,8 @@
 // answers through the Exchange. Lifetime: the Exchange is valid from handle() until the site calls
 // finish() or respond_error() (after that it must not be touched), even if the client went away in
 // between (then abort handlers fire and writes complete with an error). All Exchange calls must be
-// made on the loop thread; hosting models that run code elsewhere marshal onto the loop first.
+// made on the thread of the exchange's own event loop (loop_index()); hosting models that run
+// code elsewhere marshal onto that loop first.
 #pragma once
 
 #include <netinet/in.h>
@@ -89,6 +90,9 @@ class Exchange {
  public:
   virtual const RequestInfo& request() const = 0;
   virtual const SiteConfig& site() const = 0;
+  // The event loop the exchange belongs to (SiteContext::loops): every call on the exchange is
+  // made on that loop's thread, and every callback from it runs there.
+  virtual unsigned loop_index() const = 0;
 
   // --- request body ---
   // Starts delivering the body to `reader` (sends "100 Continue" when the client expects it).

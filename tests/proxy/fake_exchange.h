@@ -114,6 +114,7 @@ class FakeExchange final : public Exchange {
   // --- Exchange ---
   const RequestInfo& request() const override { return info_; }
   const SiteConfig& site() const override { return site_; }
+  unsigned loop_index() const override { return 0; }
   void read_body(BodyReader& reader) override {
     reader_ = &reader;
     ++read_body_calls;

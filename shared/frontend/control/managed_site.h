@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "shared/net/uv_handle.h"
-#include "shared/frontend/metrics.h"
+#include "shared/site/metrics.h"
 #include "shared/site/site.h"
 
 namespace sitehost {

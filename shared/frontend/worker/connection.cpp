@@ -1,11 +1,13 @@
 // Connection: read side, request dispatch, timeouts and closing. The response side (the Exchange
 // methods) is in connection_exchange.cpp.
-#include "shared/frontend/connection.h"
+#include "shared/frontend/worker/connection.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "shared/frontend/server.h"
+#include "shared/frontend/worker/worker.h"
 
 namespace sitehost {
 
@@ -15,11 +17,11 @@ uv_stream_t* as_stream(uv_tcp_t* tcp) {
 }
 }  // namespace
 
-Connection::Connection(Server& server, uint16_t local_port,
+Connection::Connection(Worker& worker, uint16_t local_port,
                        std::shared_ptr<const TlsListenerContext> tls)
-    : server_(server), local_port_(local_port) {
+    : worker_(worker), local_port_(local_port) {
   if (tls) tls_ = std::make_unique<TlsState>(std::move(tls));
-  uv_tcp_init(server.loop(), &tcp_);
+  uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
   deadline_.owner = this;
 }
@@ -29,10 +31,27 @@ Connection::~Connection() = default;
 bool Connection::accept(uv_stream_t* listener) {
   int r = uv_accept(listener, as_stream(&tcp_));
   if (r != 0) {
-    server_.log().warn("accept: {}", uv_strerror(r));
+    worker_.log().warn("accept: {}", uv_strerror(r));
     begin_close();
     return false;
   }
+  start();
+  return true;
+}
+
+bool Connection::adopt(int fd) {
+  int r = uv_tcp_open(&tcp_, fd);
+  if (r != 0) {
+    ::close(fd);
+    worker_.log().warn("accept: {}", uv_strerror(r));
+    begin_close();
+    return false;
+  }
+  start();
+  return true;
+}
+
+void Connection::start() {
   uv_tcp_nodelay(&tcp_, 1);
   sockaddr_storage addr{};
   int len = sizeof addr;
@@ -43,7 +62,6 @@ bool Connection::accept(uv_stream_t* listener) {
     std::memcpy(&local_, &addr, std::min(sizeof local_, static_cast<size_t>(len)));
   arm_deadline(kHeaderDeadline);
   update_reading();
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,11 +70,11 @@ bool Connection::accept(uv_stream_t* listener) {
 void Connection::arm_deadline(int kind) {
   disarm_deadline();
   timer_kind_ = static_cast<int8_t>(kind);
-  server_.deadlines(kind).arm(deadline_);
+  worker_.deadlines(kind).arm(deadline_);
 }
 
 void Connection::disarm_deadline() {
-  if (timer_kind_ >= 0) server_.deadlines(timer_kind_).disarm(deadline_);
+  if (timer_kind_ >= 0) worker_.deadlines(timer_kind_).disarm(deadline_);
   timer_kind_ = -1;
 }
 
@@ -80,13 +98,13 @@ void Connection::on_deadline(int kind) {
 void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(handle->data);
   if (self->tls_) {  // ciphertext goes to the session within the read callback
-    buf->base = self->server_.tls_read_buffer();
-    buf->len = Server::kTlsReadBufferSize;
+    buf->base = self->worker_.tls_read_buffer();
+    buf->len = Worker::kTlsReadBufferSize;
     return;
   }
   if (!self->buf_) {
-    self->buf_ = self->server_.buffers().acquire();
-    self->cap_ = static_cast<uint32_t>(self->server_.buffers().buffer_size());
+    self->buf_ = self->worker_.buffers().acquire();
+    self->cap_ = static_cast<uint32_t>(self->worker_.buffers().buffer_size());
     self->len_ = self->parsed_ = self->head_end_ = 0;
   }
   buf->base = self->buf_.get() + self->len_;
@@ -96,15 +114,15 @@ void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<Connection*>(stream->data);
   if (nread > 0) {
-    self->server_.metrics().add_received(static_cast<uint64_t>(nread));
+    self->worker_.counters().bytes_received.add(static_cast<uint64_t>(nread));
     if (self->lingering_) return;  // discarding until the peer closes (buffer not advanced)
     if (self->tls_) {
       TlsSession& tls = self->tls_->session;
       self->tls_->received = true;
-      tls.feed(std::string_view(self->server_.tls_read_buffer(), static_cast<size_t>(nread)));
+      tls.feed(std::string_view(self->worker_.tls_read_buffer(), static_cast<size_t>(nread)));
       self->flush_tls_output();
       if (tls.failed() || tls.peer_closed()) {
-        if (tls.failed()) self->server_.log().info("tls: closing connection: {}", tls.error());
+        if (tls.failed()) self->worker_.log().info("tls: closing connection: {}", tls.error());
         self->on_peer_gone(!tls.failed());
         return;
       }
@@ -145,14 +163,14 @@ void Connection::update_reading() {
 }
 
 void Connection::release_buffer() {
-  if (buf_) server_.return_buffer(std::move(buf_), cap_);
+  if (buf_) worker_.return_buffer(std::move(buf_), cap_);
   len_ = parsed_ = head_end_ = cap_ = 0;
 }
 
 void Connection::begin_request() {
-  ctx_ = server_.take_context();
+  ctx_ = worker_.take_context();
   ctx_->reset();
-  ctx_->parser.start(server_.limits());
+  ctx_->parser.start(worker_.limits());
   ctx_->started = std::chrono::steady_clock::now();
   keep_alive_ = true;
   arm_deadline(kHeaderDeadline);
@@ -160,7 +178,7 @@ void Connection::begin_request() {
 
 void Connection::go_idle() {
   release_buffer();  // TLS record buffers stay: releasing them per request costs ~25% CPU
-  if (draining_ || server_.shutting_down()) {
+  if (draining_ || worker_.shutting_down()) {
     close_after_response();
     return;
   }
@@ -174,8 +192,8 @@ bool Connection::pump_tls_input() {
   TlsSession& tls = tls_->session;
   if (!tls.handshake_done() && !tls.has_buffered_input()) return true;
   if (!buf_) {
-    buf_ = server_.buffers().acquire();
-    cap_ = static_cast<uint32_t>(server_.buffers().buffer_size());
+    buf_ = worker_.buffers().acquire();
+    cap_ = static_cast<uint32_t>(worker_.buffers().buffer_size());
     len_ = parsed_ = head_end_ = 0;
   }
   while (len_ < cap_) {
@@ -186,10 +204,10 @@ bool Connection::pump_tls_input() {
   flush_tls_output();
   if (!tls_->handshake_counted && tls.handshake_done()) {
     tls_->handshake_counted = true;
-    server_.metrics().tls_handshake_done();
+    worker_.counters().tls_handshakes_ok.add();
   }
   if (tls.failed()) {
-    server_.log().info("tls: closing connection: {}", tls.error());
+    worker_.log().info("tls: closing connection: {}", tls.error());
     on_peer_gone();
     return false;
   }
@@ -262,21 +280,19 @@ void Connection::fill_request_info() {
   }
   i.remote = &ctx_->remote;
   i.local = &ctx_->local;
-  keep_alive_ = h.keep_alive && !draining_ && !server_.shutting_down();
+  keep_alive_ = h.keep_alive && !draining_ && !worker_.shutting_down();
 }
 
 void Connection::dispatch() {
   fill_request_info();
   RequestInfo& info = ctx_->info;
-  RouteMatch match = server_.router().match(
+  RouteMatch match = worker_.router().match(
       local_port_, reinterpret_cast<const sockaddr*>(&ctx_->local), info.host, info.path);
   if (!match.route) {
     fail_request(404, 0, "no site answers this host and path");
     return;
   }
-  ctx_->site = match.route->site;
-  ctx_->metrics = match.route->metrics;
-  ctx_->site_config = match.route->config;
+  worker_.begin_routed(*ctx_, *match.route);
   info.path_base = match.path_base;
   info.path = match.path;
   const SiteConfig& site = *ctx_->site_config;
@@ -299,8 +315,8 @@ void Connection::dispatch() {
   }
   ctx_->parser.set_max_body(limit);  // a chunked body is counted against the same limit
   ctx_->dispatched = true;
-  if (server_.log().enabled(LogLevel::kDebug))
-    server_.log().debug("dispatch {} {} to site {}", info.method, info.target,
+  if (worker_.log().enabled(LogLevel::kDebug))
+    worker_.log().debug("dispatch {} {} to site {}", info.method, info.target,
                         ctx_->site_config->name);
   ctx_->site->handle(*this);
 }
@@ -399,7 +415,7 @@ void Connection::on_peer_gone(bool half_close) {
     // The client finished sending: the site gets what is still buffered, then the end (from the
     // deferred pass), and decides when the tunnel ends. Anything else (a reset, a failed write,
     // close_now at shutdown) cuts the tunnel like any exchange.
-    if (c.body_started) server_.defer(this);
+    if (c.body_started) worker_.defer(this);
     update_reading();
     return;
   }
@@ -422,11 +438,11 @@ void Connection::on_peer_gone(bool half_close) {
 void Connection::run_deferred() {
   if (ctx_) {
     // Completions first: a callback may finish the exchange.
-    Server::Completions completions = server_.take_completions();
+    Worker::Completions completions = worker_.take_completions();
     completions.swap(ctx_->completions);  // a callback may end the exchange (and ctx_)
     for (auto& [done, status] : completions)
       if (done.fn) done.fn(done.ctx, status);
-    server_.give_back_completions(std::move(completions));
+    worker_.give_back_completions(std::move(completions));
   }
   if (ctx_ && ctx_->finished && pending_writes_ == 0) {
     end_exchange();
@@ -462,7 +478,7 @@ void Connection::close_after_response() {
     tls_->session.shutdown();  // close_notify before our FIN
     flush_tls_output();
   }
-  if (ctx_) server_.return_context(std::move(ctx_));
+  if (ctx_) worker_.return_context(std::move(ctx_));
   arm_deadline(kLingerDeadline);
   shutdown_req_ = std::make_unique<uv_shutdown_t>();
   shutdown_req_->data = this;
@@ -491,15 +507,15 @@ void Connection::begin_close() {
 
 void Connection::count_tls_outcome() {
   const TlsSession& tls = tls_->session;
-  Metrics& metrics = server_.metrics();
+  LoopMetrics& metrics = worker_.counters();
   if (!tls_->handshake_counted && tls.handshake_done()) {
     tls_->handshake_counted = true;
-    metrics.tls_handshake_done();
+    metrics.tls_handshakes_ok.add();
   }
   if (!tls_->handshake_counted && tls_->received)
-    metrics.tls_handshake_not_done(tls.failed());
+    (tls.failed() ? metrics.tls_handshakes_failed : metrics.tls_handshakes_incomplete).add();
   else if (tls.failed())
-    metrics.tls_error_after_handshake();
+    metrics.tls_errors.add();
 }
 
 void Connection::on_close(uv_handle_t* handle) {
@@ -515,11 +531,11 @@ void Connection::maybe_destroy() {
     return;  // site holds it
   if (ctx_) {
     if (ctx_->finished) log_access();
-    server_.return_context(std::move(ctx_));
+    worker_.return_context(std::move(ctx_));
   }
   release_buffer();
   dead_ = true;
-  server_.connection_closed(this);
+  worker_.connection_closed(this);
 }
 
 }  // namespace sitehost

@@ -1,4 +1,4 @@
-#include "shared/frontend/ctl.h"
+#include "shared/frontend/control/ctl.h"
 #include "shared/util/unique_fd.h"
 
 #include <arpa/inet.h>
@@ -23,7 +23,7 @@
 
 #include "shared/config/config_loader.h"
 #include "shared/config/values.h"
-#include "shared/frontend/admin_server.h"
+#include "shared/frontend/control/admin_server.h"
 
 namespace sitehost {
 

@@ -1,4 +1,4 @@
-#include "shared/frontend/router.h"
+#include "shared/frontend/worker/router.h"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-// Per-request state, pooled by the server and lent to a connection while it has a request to
+// Per-request state, pooled by the worker and lent to a connection while it has a request to
 // parse or answer: the parser, the RequestInfo the site sees, and the response under way.
 #pragma once
 
@@ -25,9 +25,11 @@ struct RequestContext {
   sockaddr_storage local{};
   bool addresses_known = false;
 
-  // Routing result; the shared_ptr keeps the site alive for the exchange.
-  std::shared_ptr<Site> site;
-  std::shared_ptr<const SiteConfig> site_config;
+  // Routing result, kept alive by the routing table the exchange pinned (Worker::pin_table;
+  // released, and this reset to null, when the context goes back to the pool).
+  void* pinned_table = nullptr;
+  Site* site = nullptr;
+  const SiteConfig* site_config = nullptr;
   SiteMetrics* metrics = nullptr;  // the routed site's counters (null: no site answered)
 
   // Response state.
@@ -67,9 +69,9 @@ struct RequestContext {
   void reset() {
     info = RequestInfo{};
     addresses_known = false;
-    site.reset();
+    site = nullptr;
     metrics = nullptr;
-    site_config.reset();
+    site_config = nullptr;
     completions.clear();
     status = 200;
     substatus = 0;

@@ -11,8 +11,8 @@
 #include "inproc/inproc_site.h"
 #include "proxy/proxy_site.h"
 #include "shared/config/config_loader.h"
-#include "shared/frontend/ctl.h"
-#include "shared/frontend/server.h"
+#include "shared/frontend/control/ctl.h"
+#include "shared/frontend/control/server.h"
 #include "shared/log/logger.h"
 
 namespace {
@@ -65,15 +65,15 @@ int parse_options(int argc, char** argv, Options& options) {
 int main(int argc, char** argv) {
   using namespace sitehost;
   Options options;
-  if (argc > 1 && std::string_view(argv[1]) == "ctl") return run_ctl(argc, argv, options.config.c_str());
+  if (argc > 1 && std::string_view(argv[1]) == "ctl")
+    return run_ctl(argc, argv, options.config.c_str());
   if (int code = parse_options(argc, argv, options); code >= 0) return code;
 
   LoadResult loaded = load_config(options.config);
   if (!loaded.config) {
     std::fprintf(stderr, "sitehost: %s\n", loaded.error.c_str());
     if (options.check)
-      std::fprintf(stderr, "sitehost: configuration file %s test failed\n",
-                   options.config.c_str());
+      std::fprintf(stderr, "sitehost: configuration file %s test failed\n", options.config.c_str());
     return 1;
   }
   if (options.check) {

@@ -8,20 +8,20 @@
 #include <list>
 #include <memory>
 
-#include "shared/frontend/request_context.h"
+#include "shared/frontend/worker/request_context.h"
 #include "shared/net/deadline_queue.h"
 #include "shared/net/tls_session.h"
 #include "shared/site/exchange.h"
 
 namespace sitehost {
 
-class Server;
+class Worker;
 struct WriteRequest;
 
 class Connection final : public Exchange, private http::BodySink {
  public:
   // `tls`: the listener's certificates for an HTTPS connection, null for plain HTTP.
-  Connection(Server& server, uint16_t local_port,
+  Connection(Worker& worker, uint16_t local_port,
              std::shared_ptr<const TlsListenerContext> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -31,7 +31,7 @@ class Connection final : public Exchange, private http::BodySink {
   void drain();
   // Hard stop: close the socket now (in-flight exchanges see an abort).
   void close_now();
-  // Deferred work scheduled through Server::defer().
+  // Deferred work scheduled through Worker::defer().
   void run_deferred();
   void on_deadline(int kind);
   static void on_deadline_expired(DeadlineNode* node, void* kind);
@@ -41,6 +41,8 @@ class Connection final : public Exchange, private http::BodySink {
   // Accepts the waiting connection of `listener` and starts reading; false on failure (the
   // connection then closes itself).
   bool accept(uv_stream_t* listener);
+  // The same for a socket accepted by hand (a closing listener's backlog); takes over `fd`.
+  bool adopt(int fd);
 
   // Where the server keeps this connection (for O(1) removal).
   std::list<std::unique_ptr<Connection>>::iterator self;
@@ -50,6 +52,7 @@ class Connection final : public Exchange, private http::BodySink {
   // --- Exchange ---
   const RequestInfo& request() const override { return ctx_->info; }
   const SiteConfig& site() const override { return *ctx_->site_config; }
+  unsigned loop_index() const override;
   bool dead() const { return dead_; }
   void read_body(BodyReader& reader) override;
   void pause_body() override;
@@ -65,10 +68,11 @@ class Connection final : public Exchange, private http::BodySink {
   bool aborted() const override { return ctx_->aborted; }
 
  private:
-  friend class Server;
+  friend class Worker;
   friend struct WriteRequest;
 
   // Read side.
+  void start();
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_close(uv_handle_t* handle);
@@ -124,7 +128,7 @@ class Connection final : public Exchange, private http::BodySink {
   uv_tcp_t tcp_;
   Endpoint peer_{};
   Endpoint local_{};
-  Server& server_;
+  Worker& worker_;
   Deadline deadline_;
   std::unique_ptr<uv_shutdown_t> shutdown_req_;  // only while lingering
   struct TlsState {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "inproc/inproc_site.h"
-#include "shared/frontend/server.h"
+#include "shared/frontend/control/server.h"
 #include "shared/log/logger.h"
 
 extern char** environ;
@@ -135,6 +135,8 @@ int main(int argc, char** argv) {
     } else {
       // Phase 2: the started app is the server's only site.
       config.sites.push_back(std::move(site));
+      // One loop: the app's site was built for this (control) loop. Scale out with `processes`.
+      config.server.event_loops = 1;
       Server server(
           &loop, log,
           {{HostingModel::kInProcess, [&token, &app](const SiteConfig& c, const SiteContext& x) {

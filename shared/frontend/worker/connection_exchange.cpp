@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include "shared/errors/error_page.h"
-#include "shared/frontend/connection.h"
-#include "shared/frontend/router.h"
-#include "shared/frontend/server.h"
+#include "shared/frontend/worker/connection.h"
+#include "shared/frontend/worker/router.h"
+#include "shared/frontend/worker/worker.h"
 #include "shared/http/chunk_size_line.h"
 #include "shared/http/http_chars.h"
 #include "shared/net/socket_send.h"
@@ -36,9 +36,9 @@ void Connection::read_body(BodyReader& reader) {
       !handle_closed_) {
     c.continue_sent = true;
     uv_buf_t buf = make_buf(kContinue);
-    queue_write(server_.take_write(), &buf, 1);
+    queue_write(worker_.take_write(), &buf, 1);
   }
-  server_.defer(this);  // deliver what is buffered from the loop, never inside this call
+  worker_.defer(this);  // deliver what is buffered from the loop, never inside this call
 }
 
 void Connection::pause_body() {
@@ -48,7 +48,11 @@ void Connection::pause_body() {
 void Connection::resume_body() {
   if (!ctx_->body_paused) return;
   ctx_->body_paused = false;
-  server_.defer(this);
+  worker_.defer(this);
+}
+
+unsigned Connection::loop_index() const {
+  return worker_.index();
 }
 
 void Connection::set_status(int status, std::string_view reason) {
@@ -92,7 +96,7 @@ std::string& Connection::serialize_head() {
   h.push_back(' ');
   h.append(c.reason.empty() ? reason_phrase(st) : std::string_view(c.reason));
   h.append("\r\n");
-  if (!c.site_set_date) h.append(server_.date_header());
+  if (!c.site_set_date) h.append(worker_.date_header());
   if (!c.site_set_server) h.append("Server: sitehost\r\n");
   h.append(c.site_headers);
   if (c.tunnel) {
@@ -117,7 +121,7 @@ std::string& Connection::serialize_head() {
       }
     }
   }
-  if (draining_ || server_.shutting_down()) keep_alive_ = false;
+  if (draining_ || worker_.shutting_down()) keep_alive_ = false;
   if (!keep_alive_)
     h.append("Connection: close\r\n");
   else if (c.info.http_minor == 0)
@@ -136,7 +140,7 @@ void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, 
   for (unsigned i = 0; i < count; ++i) pieces[i] = std::string_view(bufs[i].base, bufs[i].len);
   if (!tls_->session.write_plain(std::span<const std::string_view>(pieces, count))) {
     WriteDone done = req->done;
-    server_.return_write(std::move(req));
+    worker_.return_write(std::move(req));
     complete_later(done, UV_EPROTO);
     return;
   }
@@ -147,7 +151,7 @@ void Connection::queue_write(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, 
 
 void Connection::flush_tls_output() {
   if (!tls_->session.has_ciphertext() || handle_closed_) return;
-  auto req = server_.take_write();
+  auto req = worker_.take_write();
   tls_->session.take_ciphertext(req->cipher);
   uv_buf_t cipher = uv_buf_init(req->cipher.data(), static_cast<unsigned>(req->cipher.size()));
   send(std::move(req), &cipher, 1);
@@ -156,7 +160,7 @@ void Connection::flush_tls_output() {
 void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigned count) {
   size_t bytes = 0;
   for (unsigned i = 0; i < count; ++i) bytes += bufs[i].len;
-  server_.metrics().add_sent(bytes);
+  worker_.counters().bytes_sent.add(bytes);
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (pending_writes_ == 0 && tcp_.write_queue_size == 0) {
     // Nothing queued: write now. A complete write skips libuv's write queue (and the epoll
@@ -164,14 +168,14 @@ void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigne
     int written = send_now(stream, bufs, count, bytes);
     if (written >= 0 && static_cast<size_t>(written) == bytes) {
       WriteDone done = req->done;
-      server_.return_write(std::move(req));
+      worker_.return_write(std::move(req));
       complete_later(done, 0);
-      if (ctx_ && ctx_->finished) server_.defer(this);
+      if (ctx_ && ctx_->finished) worker_.defer(this);
       return;
     }
     if (written < 0 && written != UV_EAGAIN) {
       WriteDone done = req->done;
-      server_.return_write(std::move(req));
+      worker_.return_write(std::move(req));
       complete_later(done, written);
       on_peer_gone();
       return;
@@ -194,7 +198,7 @@ void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigne
   int r = uv_write(&req->req, stream, bufs, count, &Connection::on_write);
   if (r != 0) {
     WriteDone done = req->done;
-    server_.return_write(std::move(req));
+    worker_.return_write(std::move(req));
     complete_later(done, r);
     return;
   }
@@ -207,7 +211,7 @@ void Connection::on_write(uv_write_t* raw, int status) {
   Connection* self = req->connection;
   --self->pending_writes_;
   WriteDone done = req->done;
-  self->server_.return_write(std::move(req));
+  self->worker_.return_write(std::move(req));
   if (done.fn) done.fn(done.ctx, status);
   if (status < 0 && !self->handle_closed_) {
     self->on_peer_gone();
@@ -219,7 +223,7 @@ void Connection::on_write(uv_write_t* raw, int status) {
 void Connection::complete_later(WriteDone done, int status) {
   if (!done.fn) return;
   ctx_->completions.emplace_back(done, status);
-  server_.defer(this);
+  worker_.defer(this);
 }
 
 void Connection::write(std::string_view data, WriteDone done) {
@@ -228,7 +232,7 @@ void Connection::write(std::string_view data, WriteDone done) {
     complete_later(done, UV_ECANCELED);
     return;
   }
-  auto req = server_.take_write();
+  auto req = worker_.take_write();
   req->done = done;
   uv_buf_t bufs[4];
   unsigned n = 0;
@@ -242,7 +246,7 @@ void Connection::write(std::string_view data, WriteDone done) {
   if (c.content_length && !c.tunnel) {
     uint64_t room = *c.content_length - std::min(*c.content_length, c.body_sent);
     if (data.size() > room) {
-      server_.log().warn("site {}: response body longer than its Content-Length; cut",
+      worker_.log().warn("site {}: response body longer than its Content-Length; cut",
                          c.site_config ? c.site_config->name : "-");
       data = data.substr(0, room);
       keep_alive_ = false;
@@ -258,7 +262,7 @@ void Connection::write(std::string_view data, WriteDone done) {
     bufs[n++] = make_buf(data);
   }
   if (n == 0) {  // an empty chunk would end a chunked body: nothing to send
-    server_.return_write(std::move(req));
+    worker_.return_write(std::move(req));
     complete_later(done, 0);
     return;
   }
@@ -274,7 +278,7 @@ void Connection::finish() {
   if (c.finished) return;
   c.finished = true;
   if (handle_closed_ || c.aborted) {
-    server_.defer(this);
+    worker_.defer(this);
     return;
   }
   if (c.body_error && !c.head_sent) {
@@ -282,19 +286,19 @@ void Connection::finish() {
     send_error_page({c.body_error, 0, "request body rejected"});
     return;
   }
-  auto req = server_.take_write();
+  auto req = worker_.take_write();
   uv_buf_t bufs[2];
   unsigned n = 0;
   if (!c.head_sent) bufs[n++] = make_buf(serialize_head());
   if (c.chunked && !c.no_body) bufs[n++] = make_buf("0\r\n\r\n");
   if (c.content_length && !c.no_body && c.body_sent < *c.content_length) {
-    server_.log().warn("site {}: response ended before its Content-Length; closing",
+    worker_.log().warn("site {}: response ended before its Content-Length; closing",
                        c.site_config ? c.site_config->name : "-");
     keep_alive_ = false;
   }
   if (n == 0) {
-    server_.return_write(std::move(req));
-    if (pending_writes_ == 0) server_.defer(this);
+    worker_.return_write(std::move(req));
+    if (pending_writes_ == 0) worker_.defer(this);
     return;
   }
   queue_write(std::move(req), bufs, n);
@@ -305,20 +309,20 @@ void Connection::respond_error(const HttpError& error) {
   if (c.finished) return;
   if (c.head_sent || handle_closed_ || c.aborted) {
     // Too late for a page: cut the connection so the client sees the response is incomplete.
-    server_.log().error("site {}: {} after the response started: {}",
+    worker_.log().error("site {}: {} after the response started: {}",
                         c.site_config ? c.site_config->name : "-",
                         status_code_text(error.status, error.substatus), error.detail);
     c.finished = true;
     keep_alive_ = false;
     if (!handle_closed_) begin_close();
-    server_.defer(this);
+    worker_.defer(this);
     return;
   }
   if (c.body_error) {
     send_error_page({c.body_error, 0, "request body rejected"});
     return;
   }
-  server_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
+  worker_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
                     c.site_config ? c.site_config->name : "-",
                     status_code_text(error.status, error.substatus), c.info.target, error.detail);
   send_error_page(error);
@@ -326,7 +330,7 @@ void Connection::respond_error(const HttpError& error) {
 
 void Connection::fail_request(int status, int substatus, std::string_view detail) {
   // Front-end errors: the framing may be unsafe, so the connection closes after the page.
-  server_.log().info("{} {}: {}", status_code_text(status, substatus),
+  worker_.log().info("{} {}: {}", status_code_text(status, substatus),
                      ctx_->dispatched ? ctx_->info.target : std::string_view("-"), detail);
   disarm_deadline();
   if (status != 404) keep_alive_ = false;
@@ -340,15 +344,15 @@ void Connection::send_error_page(const HttpError& error) {
   c.reason.clear();
   c.site_headers.assign("Content-Type: text/html; charset=utf-8\r\n");
   c.site_set_date = c.site_set_server = false;
-  c.error_body = render_error_page(error, server_.config().detailed_errors);
+  c.error_body = render_error_page(error, worker_.config().detailed_errors);
   c.content_length = c.error_body.size();
   c.finished = true;
   if (c.info.has_body && !c.body_done) keep_alive_ = false;  // unread body: framing unknown
   if (handle_closed_) {
-    server_.defer(this);
+    worker_.defer(this);
     return;
   }
-  auto req = server_.take_write();
+  auto req = worker_.take_write();
   uv_buf_t bufs[2];
   unsigned n = 0;
   bufs[n++] = make_buf(serialize_head());
@@ -365,12 +369,12 @@ void Connection::end_exchange() {
   if (!body_complete || c.tunnel || c.aborted ||
       c.parser.state() == http::RequestParser::State::kError)
     keep_alive_ = false;
-  server_.return_context(std::move(ctx_));
+  worker_.return_context(std::move(ctx_));
   if (handle_closed_) {
     maybe_destroy();
     return;
   }
-  if (!keep_alive_ || draining_ || server_.shutting_down()) {
+  if (!keep_alive_ || draining_ || worker_.shutting_down()) {
     close_after_response();
     return;
   }
@@ -382,8 +386,9 @@ void Connection::end_exchange() {
 }
 
 void Connection::log_access() {
-  server_.metrics().exchange_done(*ctx_);  // once per exchange, like the access log line
-  if (!server_.log().access_enabled()) return;
+  worker_.metrics().exchange_done(*ctx_,
+                                  worker_.index());  // once per exchange, like the access log line
+  if (!worker_.log().access_enabled()) return;
   const RequestContext& c = *ctx_;
   char peer[64] = "-";
   if (peer_.sa.sa_family == AF_INET6)
@@ -401,7 +406,7 @@ void Connection::log_access() {
   bool has_line = c.dispatched || !c.info.method.empty();
   auto referer = c.info.header("Referer");
   auto agent = c.info.header("User-Agent");
-  server_.log().access(fmt::format(
+  worker_.log().access(fmt::format(
       "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" site={} status={} us={} model={}", peer, when,
       has_line ? fmt::format("{} {} HTTP/{}.{}", c.info.method, c.info.target, c.info.http_major,
                              c.info.http_minor)

@@ -1,4 +1,4 @@
-#include "shared/frontend/app_offline.h"
+#include "shared/frontend/control/managed_site.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -33,7 +33,9 @@ ManagedSite::ManagedSite(std::shared_ptr<const SiteConfig> config, SiteFactory f
       context_(context),
       metrics_(metrics),
       retire_(std::move(retire)),
-      offline_file_(config_->physical_path / kOfflineFile) {}
+      offline_file_(config_->physical_path / kOfflineFile) {
+  context_.site_metrics = &metrics_;
+}
 
 ManagedSite::~ManagedSite() = default;
 
@@ -83,7 +85,6 @@ void ManagedSite::stop(std::function<void()> done) {
 }
 
 void ManagedSite::handle(Exchange& exchange) {
-  ++metrics_.in_flight;  // ended in Metrics::exchange_done
   if (stopping_) {
     exchange.respond_error({503, 0, "the site is stopping"});
     return;
@@ -182,7 +183,7 @@ void ManagedSite::load_page() {
 }
 
 void ManagedSite::serve_offline(Exchange& exchange) {
-  ++metrics_.offline_responses;
+  metrics_.loop(exchange.loop_index()).offline_responses.add();
   Page& page = *pages_.back();
   char length[24];
   auto end = fmt::format_to_n(length, sizeof length, "{}", page.body.size()).out;

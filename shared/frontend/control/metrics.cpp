@@ -1,33 +1,43 @@
-#include "shared/frontend/metrics.h"
+#include "shared/frontend/control/metrics.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <iterator>
 
-#include "shared/frontend/request_context.h"
+#include "shared/frontend/worker/request_context.h"
 
 namespace sitehost {
 
-void Metrics::exchange_done(const RequestContext& c) {
-  SiteMetrics* m = &unrouted_;
-  if (c.metrics) {  // set with the route (Server::apply gives every route its site's counters)
-    m = c.metrics;
-    if (c.dispatched) --m->in_flight;  // ManagedSite::handle counted it
-  }
+Metrics::Metrics(size_t loops)
+    : SiteMetricsRegistry(loops),
+      loops_(std::make_unique<LoopMetrics[]>(loops)),
+      loop_count_(loops),
+      unrouted_("-", "-", loops) {}
+
+void Metrics::exchange_done(const RequestContext& c, unsigned loop) {
+  // (in_flight is counted by the worker: Worker::begin_routed / return_context.)
+  SiteLoopCounters& m = (c.metrics ? *c.metrics : unrouted_).loop(loop);
+  loops_[loop].requests.add();
   int cls = c.status / 100;
   cls = cls < 1 ? 1 : cls > 5 ? 5 : cls;
-  ++m->responses[static_cast<size_t>(cls - 1)];
+  m.responses[static_cast<size_t>(cls - 1)].add();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                   c.started)
                 .count();
   uint64_t micros = us > 0 ? static_cast<uint64_t>(us) : 0;
-  m->duration_us += micros;
+  m.duration_us.add(micros);
   size_t bucket = 0;
   while (bucket < kDurationBuckets.size() &&
          static_cast<double>(micros) > kDurationBuckets[bucket] * 1e6)
     ++bucket;
-  ++m->duration_buckets[bucket];
+  m.duration_buckets[bucket].add();
+}
+
+int64_t Metrics::connections() const {
+  int64_t n = 0;
+  for (size_t i = 0; i < loop_count_; ++i) n += loops_[i].connections.get();
+  return n;
 }
 
 namespace {
@@ -52,10 +62,23 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
-std::string Metrics::render(size_t connections,
-                            const std::vector<const SiteMetrics*>& configured) const {
+std::string Metrics::render(const std::vector<const SiteMetrics*>& configured) const {
   std::vector<const SiteMetrics*> all = configured;
   all.push_back(&unrouted_);
+  std::vector<SiteMetrics::Totals> totals;
+  totals.reserve(all.size());
+  for (const SiteMetrics* m : all) totals.push_back(m->totals());
+  uint64_t bytes_received = 0, bytes_sent = 0, tls_ok = 0, tls_failed = 0, tls_incomplete = 0,
+           tls_errors = 0;
+  for (size_t i = 0; i < loop_count_; ++i) {
+    const LoopMetrics& l = loops_[i];
+    bytes_received += l.bytes_received.get();
+    bytes_sent += l.bytes_sent.get();
+    tls_ok += l.tls_handshakes_ok.get();
+    tls_failed += l.tls_handshakes_failed.get();
+    tls_incomplete += l.tls_handshakes_incomplete.get();
+    tls_errors += l.tls_errors.get();
+  }
   std::string out;
   out.reserve(4096 + all.size() * 2048);
   auto it = std::back_inserter(out);
@@ -63,19 +86,20 @@ std::string Metrics::render(size_t connections,
   header(out, "sitehost_requests_total", "counter",
          "Responses sent, by site, hosting model and status class (site \"-\": no site matched).");
   static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-  for (const SiteMetrics* m : all)
-    for (size_t i = 0; i < m->responses.size(); ++i)
-      fmt::format_to(it,
-                     "sitehost_requests_total{{site=\"{}\",model=\"{}\",status_class=\"{}\"}} {}\n",
-                     label(m->name), label(m->model), kClasses[i], m->responses[i]);
+  for (size_t s = 0; s < all.size(); ++s)
+    for (size_t i = 0; i < totals[s].responses.size(); ++i)
+      fmt::format_to(
+          it, "sitehost_requests_total{{site=\"{}\",model=\"{}\",status_class=\"{}\"}} {}\n",
+          label(all[s]->name), label(all[s]->model), kClasses[i], totals[s].responses[i]);
 
   header(out, "sitehost_request_duration_seconds", "histogram",
          "Time from the first byte of a request to the end of its response.");
-  for (const SiteMetrics* m : all) {
-    std::string site = label(m->name);
+  for (size_t s = 0; s < all.size(); ++s) {
+    const SiteMetrics::Totals& m = totals[s];
+    std::string site = label(all[s]->name);
     uint64_t cumulative = 0;
-    for (size_t i = 0; i < m->duration_buckets.size(); ++i) {
-      cumulative += m->duration_buckets[i];
+    for (size_t i = 0; i < m.duration_buckets.size(); ++i) {
+      cumulative += m.duration_buckets[i];
       if (i < kDurationBuckets.size())
         fmt::format_to(it, "sitehost_request_duration_seconds_bucket{{site=\"{}\",le=\"{}\"}} {}\n",
                        site, kDurationBuckets[i], cumulative);
@@ -85,26 +109,26 @@ std::string Metrics::render(size_t connections,
                        site, cumulative);
     }
     fmt::format_to(it, "sitehost_request_duration_seconds_sum{{site=\"{}\"}} {:.6f}\n", site,
-                   static_cast<double>(m->duration_us) / 1e6);
+                   static_cast<double>(m.duration_us) / 1e6);
     fmt::format_to(it, "sitehost_request_duration_seconds_count{{site=\"{}\"}} {}\n", site,
                    cumulative);
   }
 
   header(out, "sitehost_requests_in_flight", "gauge", "Requests a site is answering now.");
-  for (const SiteMetrics* m : configured)
-    fmt::format_to(it, "sitehost_requests_in_flight{{site=\"{}\"}} {}\n", label(m->name),
-                   m->in_flight);
+  for (size_t s = 0; s < configured.size(); ++s)
+    fmt::format_to(it, "sitehost_requests_in_flight{{site=\"{}\"}} {}\n",
+                   label(configured[s]->name), totals[s].in_flight);
 
   header(out, "sitehost_site_offline", "gauge", "1 while the site's app_offline.htm is present.");
   for (const SiteMetrics* m : configured)
     fmt::format_to(it, "sitehost_site_offline{{site=\"{}\"}} {}\n", label(m->name),
-                   m->offline ? 1 : 0);
+                   m->offline.load(std::memory_order_relaxed) ? 1 : 0);
 
   header(out, "sitehost_offline_responses_total", "counter",
          "503 responses answered from app_offline.htm (also counted in sitehost_requests_total).");
-  for (const SiteMetrics* m : configured)
-    fmt::format_to(it, "sitehost_offline_responses_total{{site=\"{}\"}} {}\n", label(m->name),
-                   m->offline_responses);
+  for (size_t s = 0; s < configured.size(); ++s)
+    fmt::format_to(it, "sitehost_offline_responses_total{{site=\"{}\"}} {}\n",
+                   label(configured[s]->name), totals[s].offline_responses);
 
   header(out, "sitehost_hot_swaps_total", "counter",
          "In-process handler swaps and out-of-process overlapped recycles, by result.");
@@ -126,11 +150,11 @@ std::string Metrics::render(size_t connections,
                    m->child_crashes.load(std::memory_order_relaxed));
 
   header(out, "sitehost_connections_active", "gauge", "Client connections open now.");
-  fmt::format_to(it, "sitehost_connections_active {}\n", connections);
+  fmt::format_to(it, "sitehost_connections_active {}\n", connections());
   header(out, "sitehost_bytes_received_total", "counter", "Bytes read from client connections.");
-  fmt::format_to(it, "sitehost_bytes_received_total {}\n", bytes_received_);
+  fmt::format_to(it, "sitehost_bytes_received_total {}\n", bytes_received);
   header(out, "sitehost_bytes_sent_total", "counter", "Bytes written to client connections.");
-  fmt::format_to(it, "sitehost_bytes_sent_total {}\n", bytes_sent_);
+  fmt::format_to(it, "sitehost_bytes_sent_total {}\n", bytes_sent);
   header(out, "sitehost_reloads_total", "counter",
          "Config reloads (SIGHUP, ctl reload), by result.");
   fmt::format_to(it, "sitehost_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
@@ -138,14 +162,12 @@ std::string Metrics::render(size_t connections,
   header(out, "sitehost_tls_handshakes_total", "counter",
          "TLS handshakes on client connections, by result (failed: bad TLS input or refused "
          "version/cipher; incomplete: closed or timed out mid-handshake).");
-  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"ok\"}} {}\n", tls_handshakes_ok_);
-  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"failed\"}} {}\n",
-                 tls_handshakes_failed_);
-  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"incomplete\"}} {}\n",
-                 tls_handshakes_incomplete_);
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"ok\"}} {}\n", tls_ok);
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"failed\"}} {}\n", tls_failed);
+  fmt::format_to(it, "sitehost_tls_handshakes_total{{result=\"incomplete\"}} {}\n", tls_incomplete);
   header(out, "sitehost_tls_errors_total", "counter",
          "Client connections closed for bad TLS input after the handshake.");
-  fmt::format_to(it, "sitehost_tls_errors_total {}\n", tls_errors_);
+  fmt::format_to(it, "sitehost_tls_errors_total {}\n", tls_errors);
   return out;
 }
 

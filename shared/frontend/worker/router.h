@@ -21,8 +21,9 @@ namespace sitehost {
 struct Route {
   Binding binding;
   std::string path;  // "" for "/" (so "" + rest = full path)
-  std::shared_ptr<Site> site;
-  std::shared_ptr<const SiteConfig> config;
+  // Kept alive by the RoutingTable the router belongs to (routing_table.h).
+  Site* site = nullptr;
+  const SiteConfig* config = nullptr;
   SiteMetrics* metrics = nullptr;  // the site's counters (they outlive the route)
   in6_addr ip{};  // an IP-literal binding's address (IPv4 as v4-mapped), set by Router::add
 };

@@ -8,10 +8,9 @@
 #include <iterator>
 
 #include "shared/config/values.h"
-#include "shared/frontend/admin_server.h"
-#include "shared/frontend/app_offline.h"
-#include "shared/frontend/listener.h"
-#include "shared/frontend/server.h"
+#include "shared/frontend/control/admin_server.h"
+#include "shared/frontend/control/managed_site.h"
+#include "shared/frontend/control/server.h"
 #include "shared/util/json.h"
 
 #ifndef SITEHOST_VERSION
@@ -31,25 +30,32 @@ std::string Server::status_json() const {
   fmt::format_to(it,
                  "{{\n  \"server\": {{\n    \"pid\": {},\n    \"version\": {},\n"
                  "    \"config\": {},\n    \"uptime_seconds\": {:.3f},\n"
-                 "    \"connections\": {},\n    \"shutting_down\": {},\n"
+                 "    \"connections\": {},\n    \"event_loops\": {},\n"
+                 "    \"shutting_down\": {},\n"
                  "    \"sites_stopping\": {},\n    \"listeners\": [",
                  ::getpid(), json_string(SITEHOST_VERSION), json_string(config_.file.string()),
-                 static_cast<double>(uptime) / 1000.0, connections_.size(),
+                 static_cast<double>(uptime) / 1000.0, metrics_->connections(), workers_.size(),
                  shutting_down_ ? "true" : "false", stopping_sites_.size());
   bool first = true;
   for (const auto& [key, listener] : listeners_) {
     fmt::format_to(it, "{}{}", first ? "" : ", ", json_string(key));
     first = false;
   }
-  fmt::format_to(it, "],\n    \"admin\": {}\n  }},\n  \"sites\": [",
+  fmt::format_to(it, "],\n    \"admin\": {},\n    \"loops\": [",
                  json_string(describe(config_.server.admin)));
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const LoopMetrics& l = metrics_->loop(static_cast<unsigned>(i));
+    fmt::format_to(it, "{}\n      {{\"index\": {}, \"connections\": {}, \"requests\": {}}}",
+                   i ? "," : "", i, l.connections.get(), l.requests.get());
+  }
+  fmt::format_to(it, "\n    ]\n  }},\n  \"sites\": [");
   first = true;
   for (const auto& [name, entry] : sites_) {
     const ManagedSite& site = *entry.site;
     const SiteConfig& c = site.config();
-    const SiteMetrics& m = site.metrics();
-    uint64_t requests = 0;
-    for (uint64_t n : m.responses) requests += n;
+    const SiteMetrics& metrics = site.metrics();
+    SiteMetrics::Totals m = metrics.totals();
+    uint64_t requests = m.requests();
     fmt::format_to(it,
                    "{}\n    {{\n      \"name\": {},\n      \"hosting_model\": {},\n"
                    "      \"state\": {},\n      \"path\": {},\n      \"physical_path\": {},\n"
@@ -67,10 +73,10 @@ std::string Server::status_json() const {
                    "      \"hot_swap_failures\": {},\n      \"child_starts\": {},\n"
                    "      \"child_crashes\": {}",
                    m.in_flight, requests, m.offline_responses,
-                   m.hot_swaps_ok.load(std::memory_order_relaxed),
-                   m.hot_swaps_failed.load(std::memory_order_relaxed),
-                   m.child_starts.load(std::memory_order_relaxed),
-                   m.child_crashes.load(std::memory_order_relaxed));
+                   metrics.hot_swaps_ok.load(std::memory_order_relaxed),
+                   metrics.hot_swaps_failed.load(std::memory_order_relaxed),
+                   metrics.child_starts.load(std::memory_order_relaxed),
+                   metrics.child_crashes.load(std::memory_order_relaxed));
     std::string app = site.app_status();
     if (!app.empty()) fmt::format_to(it, ",\n      \"app\": {}", app);
     out += "\n    }";
@@ -83,7 +89,7 @@ std::string Server::metrics_text() const {
   std::vector<const SiteMetrics*> sites;
   sites.reserve(sites_.size());
   for (const auto& [name, entry] : sites_) sites.push_back(&entry.site->metrics());
-  return metrics_.render(connections_.size(), sites);
+  return metrics_->render(sites);
 }
 
 }  // namespace sitehost

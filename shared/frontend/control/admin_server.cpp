@@ -1,4 +1,4 @@
-#include "shared/frontend/admin_server.h"
+#include "shared/frontend/control/admin_server.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "shared/frontend/server.h"
+#include "shared/frontend/control/server.h"
 #include "shared/http/http_chars.h"
 #include "shared/log/logger.h"
 

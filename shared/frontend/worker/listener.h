@@ -1,5 +1,8 @@
-// One listening socket (address:port). When the server is at max_connections it leaves the next
-// connection unaccepted (libuv then stops polling the socket) and accepts it once a slot frees.
+// One worker's listening socket for one address:port (the control thread opened it: see
+// shared/net/listen_socket.h; with several event loops each has its own SO_REUSEPORT socket).
+// When the server is at max_connections it leaves the next connection unaccepted (libuv then
+// stops polling the socket) and accepts it once a slot frees. Closing it first accepts what the
+// kernel has queued on it, so a closing listener resets none of those connections.
 #pragma once
 
 #include <uv.h>
@@ -12,17 +15,18 @@
 namespace sitehost {
 
 class Connection;
-class Server;
+class Worker;
 
 class Listener {
  public:
-  Listener(Server& server, std::string ip, uint16_t port);
+  Listener(Worker& worker, std::string key, uint16_t port);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Binds and listens; returns an error message (empty on success).
-  std::string open();
+  // Takes over `fd` (bound and listening) and starts accepting; returns an error message (empty
+  // on success; on failure the fd is closed).
+  std::string open(int fd);
   // Accepts the waiting connection into `connection`. False when none is waiting or it failed.
   bool accept_pending(Connection& connection);
   uint16_t port() const { return port_; }
@@ -30,7 +34,8 @@ class Listener {
   // open connections keep the ones they started with.
   const std::shared_ptr<const TlsListenerContext>& tls() const { return tls_; }
   void set_tls(std::shared_ptr<const TlsListenerContext> tls) { tls_ = std::move(tls); }
-  // Closes the socket; the object must stay alive until closed() is true.
+  // Accepts what the kernel queued, then closes the socket; the object must stay alive until
+  // closed() is true.
   void close();
   bool closed() const { return closed_; }
   bool pending() const { return pending_; }
@@ -40,8 +45,9 @@ class Listener {
   static void on_connection(uv_stream_t* stream, int status);
   static void on_close(uv_handle_t* handle);
 
-  Server& server_;
-  std::string ip_;
+  void accept_backlog();
+
+  Worker& worker_;
   uint16_t port_;
   std::string key_;
   uv_tcp_t tcp_;

@@ -1,0 +1,64 @@
+// The counters behind `GET /metrics` (Prometheus text format). Owned by the Server; the per-site
+// counters (SiteMetrics, shared/site/metrics.h) reach hosting models through SiteContext::metrics.
+//
+// Threads: each event loop counts into its own LoopMetrics and SiteLoopCounters; the control
+// thread sums them when /metrics or /status is read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shared/site/metrics.h"
+
+namespace sitehost {
+
+struct RequestContext;
+
+// One event loop's front-end counters (written by that loop only; see loop_counter.h).
+struct alignas(kCacheLine) LoopMetrics {
+  LoopGauge connections;  // client connections open on this loop
+  LoopCounter requests;   // exchanges ended on this loop
+  LoopCounter bytes_received;
+  LoopCounter bytes_sent;
+  // TLS outcomes of client connections: a handshake completed; a connection closed before its
+  // handshake completed (`failed`: the peer sent something that is not an acceptable handshake,
+  // e.g. plain HTTP, garbage, TLS 1.1; otherwise incomplete: it closed or timed out mid-way);
+  // a bad record after the handshake.
+  LoopCounter tls_handshakes_ok;
+  LoopCounter tls_handshakes_failed;
+  LoopCounter tls_handshakes_incomplete;
+  LoopCounter tls_errors;
+};
+
+// The registry of sites' counters (shared/site/metrics.h) plus the front end's own counters.
+class Metrics : public SiteMetricsRegistry {
+ public:
+  explicit Metrics(size_t loops);
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // --- event loop `index` (its thread only) ---
+  LoopMetrics& loop(unsigned index) { return loops_[index]; }
+  // One exchange ended (its response was sent, or the connection was cut after it ended).
+  void exchange_done(const RequestContext& context, unsigned loop);
+
+  // --- control thread ---
+  void reload_done(bool ok) { ++(ok ? reloads_ok_ : reloads_failed_); }
+  // Open client connections, all loops.
+  int64_t connections() const;
+  // The Prometheus text exposition of everything, listing the per-site series of `sites` (the
+  // configured ones) and the requests no site answered.
+  std::string render(const std::vector<const SiteMetrics*>& sites) const;
+
+ private:
+  std::unique_ptr<LoopMetrics[]> loops_;
+  size_t loop_count_;
+  SiteMetrics unrouted_;
+  uint64_t reloads_ok_ = 0;
+  uint64_t reloads_failed_ = 0;
+};
+
+}  // namespace sitehost
