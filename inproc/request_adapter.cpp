@@ -193,6 +193,7 @@ RequestAdapter::RequestAdapter(InprocSite& site) : site_(site) {
 
 void RequestAdapter::attach(Exchange& exchange) {
   exchange_ = &exchange;
+  held_ = nullptr;
   info_ = &exchange.request();
   generation_ = nullptr;
   refs_ = 0;
@@ -250,8 +251,13 @@ void RequestAdapter::force_abort(const HttpError& error) {
   ++refs_;  // whatever the app does in its callbacks, *this stays ours until the end
   aborted_.store(true, std::memory_order_release);
   if (Exchange* ex = std::exchange(exchange_, nullptr)) {
+    // Not respond_error: that would end the exchange, and the front end would reuse its
+    // RequestInfo and buffer while the app (maybe on another thread) still reads views into
+    // them. Holding the exchange keeps the hot path zero-copy; copying the views here instead
+    // could not fix views the app took before the abort.
     ex->set_abort_handler({});
-    ex->respond_error(error);
+    ex->respond_error_and_hold(error);
+    held_ = ex;
   }
   if (read_mode_ != ReadMode::kNone && !body_done_) {
     body_done_ = true;
@@ -533,7 +539,9 @@ int RequestAdapter::finish(bool abnormal) {
 }
 
 void RequestAdapter::do_finish(bool abnormal) {
-  if (Exchange* ex = std::exchange(exchange_, nullptr)) {
+  if (Exchange* ex = std::exchange(held_, nullptr)) {
+    ex->finish();  // answered by force_abort; this only lets go of the request's views
+  } else if (Exchange* ex = std::exchange(exchange_, nullptr)) {
     ex->set_abort_handler({});
     if (forced_error_.load(std::memory_order_relaxed)) {
       std::string detail = fmt::format("request body exceeds max_request_body_size ({} bytes)",

@@ -72,7 +72,8 @@ class RequestAdapter final : public BodyReader {
   // The request outlived its generation's shutdown_time_limit: the client gets `error` (a page,
   // or a cut connection when the head was sent), the app's body read fails with
   // SITEHOST_E_ABORTED, its abort callback runs and its later writes fail. The request stays the
-  // app's until it calls finish: its generation is not unloaded under it.
+  // app's until it calls finish: its generation is not unloaded under it, and the exchange is
+  // held (respond_error_and_hold) so every request view the app has or takes stays valid.
   void force_abort(const HttpError& error);
   // The handler call returned (on the loop, or reported by a worker through the mailbox).
   void handler_returned() { unref(); }
@@ -172,7 +173,10 @@ class RequestAdapter final : public BodyReader {
 
   InprocSite& site_;
   Handle handle_{};
-  Exchange* exchange_ = nullptr;  // null once the app finished
+  Exchange* exchange_ = nullptr;  // null once the app finished, or cut by force_abort
+  // After force_abort: the exchange answered but held for its views (RequestInfo) until the app
+  // finishes; only finish() is called on it.
+  Exchange* held_ = nullptr;
   const RequestInfo* info_ = nullptr;
   Generation* generation_ = nullptr;
   int refs_ = 0;

@@ -36,8 +36,9 @@
  * closes the connection. The app may also answer it as a normal request.
  *
  * Views: every sitehost_str_t the server hands out points into the server's memory (the request
- * line and headers point into the connection's receive buffer) and stays valid until the request
- * is finished, except body data, which is valid only during the read callback that delivers it.
+ * line and headers point into the connection's receive buffer) and stays valid until the app
+ * calls sitehost_response_finish (or _abort), also after a client disconnect or a hot-swap abort,
+ * except body data, which is valid only during the read callback that delivers it.
  */
 #ifndef SITEHOST_HANDLER_H_
 #define SITEHOST_HANDLER_H_
