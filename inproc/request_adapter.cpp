@@ -282,14 +282,12 @@ bool RequestAdapter::on_loop() const {
   return site_.on_loop();
 }
 
-void RequestAdapter::drain_first() {
-  if (site_.mailbox().pending()) site_.mailbox().drain();
-}
-
 template <class Now, class Fill>
 int RequestAdapter::now_or_post(Now&& now, Fill&& fill) {
-  if (!on_loop()) return post(std::forward<Fill>(fill));
-  drain_first();
+  // Queued behind this request's own queued ops (order); never a drain of the mailbox here,
+  // which would run other requests' ops and callbacks inside this call.
+  if (!on_loop() || queued_.load(std::memory_order_acquire) != 0)
+    return post(std::forward<Fill>(fill));
   if constexpr (std::is_void_v<std::invoke_result_t<Now>>) {
     now();
     return SITEHOST_OK;
@@ -302,6 +300,7 @@ template <class Fill>
 int RequestAdapter::post(Fill&& fill) {
   bool posted = site_.mailbox().post([&](LoopOp& op) {
     op.target = this;
+    queued_.fetch_add(1, std::memory_order_release);  // under the mailbox lock: only when posted
     fill(op);
   });
   return posted ? SITEHOST_OK : SITEHOST_E_ABORTED;
@@ -312,6 +311,7 @@ void RequestAdapter::unref() {
 }
 
 void RequestAdapter::consume(LoopOp& op) {
+  queued_.fetch_sub(1, std::memory_order_relaxed);  // first: the op may release *this
   switch (op.kind) {
     case kSetStatus:
       do_set_status(op.number, op.text1);
