@@ -193,6 +193,7 @@ RequestAdapter::RequestAdapter(InprocSite& site) : site_(site) {
 
 void RequestAdapter::attach(Exchange& exchange) {
   exchange_ = &exchange;
+  held_ = nullptr;
   info_ = &exchange.request();
   generation_ = nullptr;
   refs_ = 0;
@@ -250,8 +251,13 @@ void RequestAdapter::force_abort(const HttpError& error) {
   ++refs_;  // whatever the app does in its callbacks, *this stays ours until the end
   aborted_.store(true, std::memory_order_release);
   if (Exchange* ex = std::exchange(exchange_, nullptr)) {
+    // Not respond_error: that would end the exchange, and the front end would reuse its
+    // RequestInfo and buffer while the app (maybe on another thread) still reads views into
+    // them. Holding the exchange keeps the hot path zero-copy; copying the views here instead
+    // could not fix views the app took before the abort.
     ex->set_abort_handler({});
-    ex->respond_error(error);
+    ex->respond_error_and_hold(error);
+    held_ = ex;
   }
   if (read_mode_ != ReadMode::kNone && !body_done_) {
     body_done_ = true;
@@ -276,14 +282,12 @@ bool RequestAdapter::on_loop() const {
   return site_.on_loop();
 }
 
-void RequestAdapter::drain_first() {
-  if (site_.mailbox().pending()) site_.mailbox().drain();
-}
-
 template <class Now, class Fill>
 int RequestAdapter::now_or_post(Now&& now, Fill&& fill) {
-  if (!on_loop()) return post(std::forward<Fill>(fill));
-  drain_first();
+  // Queued behind this request's own queued ops (order); never a drain of the mailbox here,
+  // which would run other requests' ops and callbacks inside this call.
+  if (!on_loop() || queued_.load(std::memory_order_acquire) != 0)
+    return post(std::forward<Fill>(fill));
   if constexpr (std::is_void_v<std::invoke_result_t<Now>>) {
     now();
     return SITEHOST_OK;
@@ -296,6 +300,7 @@ template <class Fill>
 int RequestAdapter::post(Fill&& fill) {
   bool posted = site_.mailbox().post([&](LoopOp& op) {
     op.target = this;
+    queued_.fetch_add(1, std::memory_order_release);  // under the mailbox lock: only when posted
     fill(op);
   });
   return posted ? SITEHOST_OK : SITEHOST_E_ABORTED;
@@ -306,6 +311,7 @@ void RequestAdapter::unref() {
 }
 
 void RequestAdapter::consume(LoopOp& op) {
+  queued_.fetch_sub(1, std::memory_order_relaxed);  // first: the op may release *this
   switch (op.kind) {
     case kSetStatus:
       do_set_status(op.number, op.text1);
@@ -533,7 +539,9 @@ int RequestAdapter::finish(bool abnormal) {
 }
 
 void RequestAdapter::do_finish(bool abnormal) {
-  if (Exchange* ex = std::exchange(exchange_, nullptr)) {
+  if (Exchange* ex = std::exchange(held_, nullptr)) {
+    ex->finish();  // answered by force_abort; this only lets go of the request's views
+  } else if (Exchange* ex = std::exchange(exchange_, nullptr)) {
     ex->set_abort_handler({});
     if (forced_error_.load(std::memory_order_relaxed)) {
       std::string detail = fmt::format("request body exceeds max_request_body_size ({} bytes)",

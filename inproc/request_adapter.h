@@ -4,7 +4,10 @@
 //
 // Threads: the ABI functions may be called from any thread. On the loop thread they act at once;
 // elsewhere they post a LoopOp to the site's mailbox (copying what the caller may free) and the
-// loop applies it. Everything not marked otherwise is loop-thread state.
+// loop applies it. A loop-thread call on a request with ops still queued is queued behind them
+// (per-request order); a call never drains the mailbox, so it never runs another request's
+// callbacks (an app holding one lock around its calls and callbacks cannot deadlock itself).
+// Everything not marked otherwise is loop-thread state.
 //
 // Lifetime: an adapter is released back to the pool when three things are over: the handler call
 // (it may run on a worker), the app's sitehost_response_finish, and every write the app is owed a
@@ -72,7 +75,8 @@ class RequestAdapter final : public BodyReader {
   // The request outlived its generation's shutdown_time_limit: the client gets `error` (a page,
   // or a cut connection when the head was sent), the app's body read fails with
   // SITEHOST_E_ABORTED, its abort callback runs and its later writes fail. The request stays the
-  // app's until it calls finish: its generation is not unloaded under it.
+  // app's until it calls finish: its generation is not unloaded under it, and the exchange is
+  // held (respond_error_and_hold) so every request view the app has or takes stays valid.
   void force_abort(const HttpError& error);
   // The handler call returned (on the loop, or reported by a worker through the mailbox).
   void handler_returned() { unref(); }
@@ -140,12 +144,12 @@ class RequestAdapter final : public BodyReader {
 
   template <class Fill>
   int post(Fill&& fill);
-  // An ABI call's two halves: on the loop thread `now` runs at once (after what this thread
-  // posted before, see drain_first), from any other thread `fill` describes it for the loop.
+  // An ABI call's two halves: on the loop thread `now` runs at once, unless ops of this request
+  // are still queued (then it is queued behind them); from any other thread `fill` describes it
+  // for the loop.
   template <class Now, class Fill>
   int now_or_post(Now&& now, Fill&& fill);
   bool on_loop() const;
-  void drain_first();  // keeps one thread's calls in order when it mixes loop and other threads
 
   // Loop-thread halves of the ABI calls.
   void do_set_status(int status, std::string_view reason);
@@ -172,10 +176,18 @@ class RequestAdapter final : public BodyReader {
 
   InprocSite& site_;
   Handle handle_{};
-  Exchange* exchange_ = nullptr;  // null once the app finished
+  Exchange* exchange_ = nullptr;  // null once the app finished, or cut by force_abort
+  // After force_abort: the exchange answered but held for its views (RequestInfo) until the app
+  // finishes; only finish() is called on it.
+  Exchange* held_ = nullptr;
   const RequestInfo* info_ = nullptr;
   Generation* generation_ = nullptr;
   int refs_ = 0;
+
+  // Any thread: ops posted for this request and not yet consumed. While non-zero, loop-thread
+  // calls are queued too, so calls on one request take effect in order without draining the
+  // mailbox (other requests' ops, and callbacks, never run inside a call).
+  std::atomic<uint32_t> queued_{0};
 
   // Any thread (the app's view of its own calls).
   std::atomic<bool> head_committed_{false};  // a write or finish was called

@@ -2,10 +2,10 @@
 //
 // The front end parses a request, routes it to a Site and calls Site::handle(Exchange&). The site
 // answers through the Exchange. Lifetime: the Exchange is valid from handle() until the site calls
-// finish() or respond_error() (after that it must not be touched), even if the client went away in
-// between (then abort handlers fire and writes complete with an error). All Exchange calls must be
-// made on the thread of the exchange's own event loop (loop_index()); hosting models that run
-// code elsewhere marshal onto that loop first.
+// finish() or respond_error() (after that it must not be touched; after respond_error_and_hold()
+// until finish()), even if the client went away in between (then abort handlers fire and writes
+// complete with an error). All Exchange calls must be made on the thread of the exchange's own
+// event loop (loop_index()); hosting models that run code elsewhere marshal onto that loop first.
 #pragma once
 
 #include <netinet/in.h>
@@ -117,6 +117,12 @@ class Exchange {
   virtual void finish() = 0;
   // Ends the exchange with an error page when the head was not sent, else cuts the connection.
   virtual void respond_error(const HttpError& error) = 0;
+  // Answers like respond_error() (a page with Connection: close, or a cut connection) but does
+  // not end the exchange: request() and every view in it stay valid until the site calls
+  // finish(), which then ends it. Meanwhile the exchange is aborted (writes complete with an
+  // error; the abort handler does not fire for this). For a site whose code may still read the
+  // request after the server gave up on it (in-process: the hot-swap abort).
+  virtual void respond_error_and_hold(const HttpError& error) = 0;
 
   // --- lifetime ---
   virtual void set_abort_handler(AbortHandler handler) = 0;

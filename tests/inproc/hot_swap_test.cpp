@@ -3,6 +3,9 @@
 // reach the new version, requests in flight finish on the old one, a half-written or bad file is
 // never served, requests that outlive shutdown_time_limit are aborted before the old version is
 // unloaded, and shadow copies are removed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -315,6 +318,62 @@ TEST_F(HotSwap, ARequestOutlivingShutdownTimeLimitIsAbortedBeforeTheUnload) {
   // Aborted first, unloaded after.
   EXPECT_LT(log.find("aborting them"), log.find("generation 1 shut down and unloaded")) << log;
   EXPECT_TRUE(wait_until([&] { return files_in(shadow_).size() == 1; })) << host_->log();
+}
+
+// handler.h: views stay valid until the app finishes the request. An aborted request (its
+// client got the 503) is still the app's: views it took before the abort and ones it takes after
+// must still show its own request, while other requests reuse the front end's pooled request
+// state and buffers.
+TEST_F(HotSwap, AnAbortedRequestsViewsStayItsOwnUntilTheAppFinishes) {
+  auto record = dir_ / "views.txt";
+  start("view_probe", "shutdown_time_limit = \"1s\"\nenvironment = { VIEW_PROBE_FILE = \"" +
+                          record.string() + "\" }\n");
+  Client c(port_, 15s);
+  ASSERT_TRUE(c.send(
+      "GET /held/path-one?q=query-one HTTP/1.1\r\nHost: host-one\r\nX-Probe: value-one\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] {
+    return read_file(record).find("started /held/path-one?q=query-one") != std::string::npos;
+  })) << host_->log();
+  sockaddr_storage mine{};
+  socklen_t len = sizeof mine;
+  ASSERT_EQ(getsockname(c.fd(), reinterpret_cast<sockaddr*>(&mine), &len), 0);
+  const int my_port = ntohs(reinterpret_cast<sockaddr_in*>(&mine)->sin_port);
+
+  deploy_by_rename(app_library("hello"), lib_);
+  ASSERT_TRUE(wait_until([&] { return log_has("hot swap: generation 2 serves"); }, 10s))
+      << host_->log();
+  ASSERT_TRUE(wait_until(
+      [&] { return read_file(record).find("aborted /held/path-one") != std::string::npos; }, 5s))
+      << read_file(record) << host_->log();
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << host_->log();
+  EXPECT_EQ(r->status, 503);
+  // Other requests meanwhile: they take the pooled request state and buffers the aborted one
+  // would have given back.
+  for (int i = 0; i < 4; ++i) {
+    Client other(port_);
+    ASSERT_TRUE(
+        other.send("GET /zzzzzzzzzzzzzzzzzz/other?x=other-query HTTP/1.1\r\nHost: other-host-xx\r\n"
+                   "X-Other: other-value-xxxxxxxxxxxxxxxx\r\nX-More: more\r\n\r\n"));
+    auto o = other.read_response();
+    ASSERT_TRUE(o) << host_->log();
+    EXPECT_EQ(o->body, "Hello, World!");
+  }
+  dir_.write("views.txt.go", "");
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(record).find("\nlate ") != std::string::npos; }, 10s))
+      << read_file(record) << host_->log();
+  const std::string views =
+      "method=GET target=/held/path-one?q=query-one path_base= path=/held/path-one "
+      "query=q=query-one protocol=HTTP/1.1 host=host-one cert=0 remote_port=" +
+      std::to_string(my_port) + " local_port=" + std::to_string(port_) +
+      " tls=0 content_length=-1 headers=2 [Host: host-one] [X-Probe: value-one]\n";
+  std::string text = read_file(record);
+  EXPECT_NE(text.find("early " + views), std::string::npos) << text;
+  EXPECT_NE(text.find("late " + views), std::string::npos) << text;
+  // The app finished it: the old generation goes.
+  EXPECT_TRUE(wait_until([&] { return log_has("generation 1 shut down and unloaded"); }))
+      << host_->log();
 }
 
 TEST_F(HotSwap, ADeletedLibraryKeepsTheRunningVersion) {

@@ -180,6 +180,12 @@ class FakeExchange final : public Exchange {
     for (auto& p : pending_) p.fail = true;
     schedule(0);
   }
+  void respond_error_and_hold(const HttpError& e) override {
+    respond_error(e);
+    --ends;  // the site's finish() ends it
+    ended_ = false;
+    aborted_ = true;
+  }
   void set_abort_handler(AbortHandler h) override { abort_ = h; }
   bool aborted() const override { return aborted_; }
 

@@ -28,7 +28,16 @@
  *
  * Threads: every server function may be called from any thread; work is marshalled onto the
  * event loop. Callbacks (read, write, abort) always run on the event-loop thread and must not
- * block. Calls on one request from one thread take effect in order.
+ * block. Calls on one request from one thread take effect in order (a call made on the loop
+ * thread while other threads' calls on the same request are still queued is queued behind them;
+ * its return value is still decided at once).
+ *
+ * Re-entrancy: a server function never runs a callback before it returns (neither the calling
+ * request's nor another request's) and never applies another request's queued calls. So an app
+ * may guard its state with one ordinary, non-recursive mutex held around every server call and
+ * inside every callback. It must not hold that mutex across a blocking call
+ * (sitehost_request_read, sitehost_response_write_sync): the loop thread completes those and may
+ * need the mutex for a callback meanwhile.
  *
  * Upgrades (1.2): a request offering one (sitehost_request_is_upgrade, e.g. a WebSocket handshake)
  * is accepted with sitehost_response_upgrade, which sends the 101; the request then carries raw
@@ -36,8 +45,9 @@
  * closes the connection. The app may also answer it as a normal request.
  *
  * Views: every sitehost_str_t the server hands out points into the server's memory (the request
- * line and headers point into the connection's receive buffer) and stays valid until the request
- * is finished, except body data, which is valid only during the read callback that delivers it.
+ * line and headers point into the connection's receive buffer) and stays valid until the app
+ * calls sitehost_response_finish (or _abort), also after a client disconnect or a hot-swap abort,
+ * except body data, which is valid only during the read callback that delivers it.
  */
 #ifndef SITEHOST_HANDLER_H_
 #define SITEHOST_HANDLER_H_

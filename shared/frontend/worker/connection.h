@@ -64,6 +64,7 @@ class Connection final : public Exchange, private http::BodySink {
   size_t write_queue_bytes() const override;
   void finish() override;
   void respond_error(const HttpError& error) override;
+  void respond_error_and_hold(const HttpError& error) override;
   void set_abort_handler(AbortHandler handler) override { ctx_->abort_handler = handler; }
   bool aborted() const override { return ctx_->aborted; }
 
@@ -99,7 +100,8 @@ class Connection final : public Exchange, private http::BodySink {
   void begin_request();
   void end_exchange();
   void fail_request(int status, int substatus, std::string_view detail);
-  void send_error_page(const HttpError& error);
+  // `end`: the exchange is over once the page is written (else the site ends it later).
+  void send_error_page(const HttpError& error, bool end = true);
   void log_access();
 
   // TLS: ciphertext in, plaintext into the read buffer; records out.

@@ -328,6 +328,27 @@ void Connection::respond_error(const HttpError& error) {
   send_error_page(error);
 }
 
+void Connection::respond_error_and_hold(const HttpError& error) {
+  RequestContext& c = *ctx_;
+  if (c.finished || c.aborted) return;  // the client is gone: nothing to answer
+  keep_alive_ = false;
+  // Aborted: the site's later writes complete with an error, and its finish() ends the exchange
+  // once the answer is written. ctx_ and the buffer stay until then (maybe_destroy waits).
+  c.aborted = true;
+  const std::string_view site = c.site_config ? std::string_view(c.site_config->name) : "-";
+  if (c.head_sent || handle_closed_) {
+    server_.log().error("site {}: {} after the response started: {}", site,
+                        status_code_text(error.status, error.substatus), error.detail);
+    if (!handle_closed_) begin_close();
+    return;
+  }
+  server_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
+                    site, status_code_text(error.status, error.substatus), c.info.target,
+                    error.detail);
+  send_error_page(c.body_error ? HttpError{c.body_error, 0, "request body rejected"} : error,
+                  false);
+}
+
 void Connection::fail_request(int status, int substatus, std::string_view detail) {
   // Front-end errors: the framing may be unsafe, so the connection closes after the page.
   worker_.log().info("{} {}: {}", status_code_text(status, substatus),
@@ -337,7 +358,7 @@ void Connection::fail_request(int status, int substatus, std::string_view detail
   send_error_page({status, substatus, detail});
 }
 
-void Connection::send_error_page(const HttpError& error) {
+void Connection::send_error_page(const HttpError& error, bool end) {
   RequestContext& c = *ctx_;
   c.status = error.status;
   c.substatus = error.substatus;
@@ -346,7 +367,7 @@ void Connection::send_error_page(const HttpError& error) {
   c.site_set_date = c.site_set_server = false;
   c.error_body = render_error_page(error, worker_.config().detailed_errors);
   c.content_length = c.error_body.size();
-  c.finished = true;
+  c.finished = end;
   if (c.info.has_body && !c.body_done) keep_alive_ = false;  // unread body: framing unknown
   if (handle_closed_) {
     worker_.defer(this);
