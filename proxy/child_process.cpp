@@ -2,12 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 namespace sitehost::proxy {
@@ -15,7 +12,6 @@ namespace sitehost::proxy {
 namespace {
 constexpr size_t kReadBuffer = 16 * 1024;
 constexpr size_t kMaxDrain = 1024 * 1024;  // at exit; a grandchild may keep writing
-constexpr unsigned kPfExiting = 0x4;       // PF_EXITING in /proc/<pid>/stat flags
 
 bool executable(const std::string& path) {
   return !path.empty() && ::access(path.c_str(), X_OK) == 0;
@@ -152,31 +148,6 @@ void ChildProcess::kill_group() {
     ::kill(-pid_, SIGKILL);
     if (running_) ::kill(pid_, SIGKILL);  // in case it left its group
   }
-}
-
-bool ChildProcess::dying() const {
-  if (!running_) return true;
-  siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
-    return errno == ECHILD;
-  if (info.si_pid == pid_) return true;  // a zombie waiting for libuv
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid_));
-  FILE* f = std::fopen(path, "re");
-  if (!f) return true;
-  char text[1024];
-  size_t n = std::fread(text, 1, sizeof text - 1, f);
-  std::fclose(f);
-  text[n] = '\0';
-  const char* p = std::strrchr(text, ')');  // comm may contain spaces and parens
-  if (!p) return false;
-  char state = 0;
-  int ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
-  unsigned flags = 0;
-  if (std::sscanf(p + 1, " %c %d %d %d %d %d %u", &state, &ppid, &pgrp, &session, &tty, &tpgid,
-                  &flags) != 7)
-    return false;
-  return state == 'Z' || state == 'X' || (flags & kPfExiting) != 0;
 }
 
 }  // namespace sitehost::proxy

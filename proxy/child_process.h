@@ -55,9 +55,6 @@ class ChildProcess {
   void terminate();
   // SIGKILL to the whole process group.
   void kill_group();
-  // True when the process has exited or is exiting, even before libuv reported it (a dying
-  // process closes its sockets before it can be reaped).
-  bool dying() const;
 
  private:
   static void on_exit_cb(uv_process_t* process, int64_t exit_status, int term_signal);

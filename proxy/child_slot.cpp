@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -161,12 +162,12 @@ void ChildSlot::submit(Forwarder& forwarder) {
   }
 }
 
-void ChildSlot::requeue(Forwarder& forwarder) {
+void ChildSlot::requeue(Forwarder& forwarder, uint32_t generation) {
   if (retiring_) {  // never restarted: the request goes to the serving generation
     site_.resubmit(forwarder);
     return;
   }
-  if (state_ == State::kReady) {
+  if (state_ == State::kReady && generation == generation_) {
     waiters_.push_back(&forwarder);  // on_child_exit restarts the child for it
     return;
   }
@@ -175,6 +176,14 @@ void ChildSlot::requeue(Forwarder& forwarder) {
 
 void ChildSlot::withdraw(Forwarder& forwarder) {
   waiters_.remove(&forwarder);
+}
+
+void ChildSlot::await_exit(Forwarder& forwarder) {
+  exit_watchers_.push_back(&forwarder);
+}
+
+void ChildSlot::stop_awaiting_exit(Forwarder& forwarder) {
+  exit_watchers_.remove(&forwarder);
 }
 
 void ChildSlot::start() {
@@ -330,7 +339,16 @@ void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
   std::unique_ptr<ChildProcess> dead = std::move(child_);
   output_.end();
   last_exit_ = exit_text(exit_status, term_signal);
-  pid_t pid = dead->pid();
+  exited_pid_ = dead->pid();
+  exited_generation_ = generation_;
+  std::string crash;
+  if (!exit_watchers_.empty()) describe_crash(generation_, crash);  // before a restart
+  handle_exit(exited_pid_);
+  // Last: the slot has settled (a retiring one stops once its last request ended).
+  while (Forwarder* f = exit_watchers_.pop_front()) f->on_child_exited(crash);
+}
+
+void ChildSlot::handle_exit(pid_t pid) {
   probe_timer_.stop();
   if (probe_) {
     probe_->close();
@@ -491,13 +509,21 @@ void ChildSlot::refuse_waiters(const HttpError& error) {
 }
 
 bool ChildSlot::child_dead(uint32_t generation) const {
-  return generation != generation_ || !child_ || child_->dying();
+  // Starting or ready: the child runs (until its exit callback). Killing or stopping: the slot
+  // decided it dies. Idle or stopped: it has exited.
+  return generation != generation_ || (state_ != State::kStarting && state_ != State::kReady);
 }
 
-void ChildSlot::describe_crash(std::string& out) const {
-  out += fmt::format("the application process {} while handling the request",
-                     child_ ? fmt::format("(pid {}) exited", child_->pid())
-                            : (last_exit_.empty() ? "exited" : last_exit_));
+void ChildSlot::describe_crash(uint32_t generation, std::string& out) const {
+  if (generation == exited_generation_)
+    fmt::format_to(std::back_inserter(out), "the application process (pid {}) {}", exited_pid_,
+                   last_exit_);
+  else if (generation == generation_ && child_)
+    fmt::format_to(std::back_inserter(out), "the application process (pid {}) was stopped",
+                   child_->pid());
+  else
+    out += "the application process exited";
+  out += " while handling the request";
   out += output_excerpt();
 }
 

@@ -56,11 +56,17 @@ class ChildSlot final : private UpstreamUser {
   // Runs `forwarder` now when the child is ready, else queues it (starting the child if needed)
   // or fails it.
   void submit(Forwarder& forwarder);
-  // A forwarder that found the child dead before the slot saw the exit: it waits for the exit
-  // (then a restart) when the slot still thinks the child is ready.
-  void requeue(Forwarder& forwarder);
+  // A forwarder whose request never reached a child, and whose connect to the child of
+  // `generation` failed because it died or was refused (it may have just died: libuv reports the
+  // exit a little later). While that child is still the ready one it waits for its exit (then a
+  // restart); otherwise it is submitted again.
+  void requeue(Forwarder& forwarder, uint32_t generation);
   // A queued forwarder whose client went away.
   void withdraw(Forwarder& forwarder);
+  // A forwarder whose request may have reached the current child and whose connection ended
+  // before a response: it learns of the child's exit through Forwarder::on_child_exited.
+  void await_exit(Forwarder& forwarder);
+  void stop_awaiting_exit(Forwarder& forwarder);
   // Starts the child ahead of requests (preload).
   void start();
   // Fails queued requests with `error` (the site is stopping).
@@ -109,10 +115,13 @@ class ChildSlot final : private UpstreamUser {
   std::string_view token() const { return token_; }
   uint16_t port() const { return port_; }
   pid_t pid() const { return child_ ? child_->pid() : 0; }
-  // True when the child that `generation` names has exited or is exiting.
+  // True when the child that `generation` names is gone: it exited (libuv's exit callback), or
+  // the slot killed or stopped it, or a newer child replaced it. No syscall: a child that died a
+  // moment ago still counts as alive until its exit is reported.
   bool child_dead(uint32_t generation) const;
-  // Appends a description of the child's death (and its last output) for a 502.5 page.
-  void describe_crash(std::string& out) const;
+  // Appends a description of the death of the child of `generation` (and its last output) for a
+  // 502.5 page.
+  void describe_crash(uint32_t generation, std::string& out) const;
 
  private:
   enum class State { kIdle, kStarting, kReady, kKilling, kStopping, kStopped };
@@ -123,6 +132,7 @@ class ChildSlot final : private UpstreamUser {
   void probe();
   void on_ready();
   void on_child_exit(int64_t exit_status, int term_signal);
+  void handle_exit(pid_t pid);
   void on_startup_timeout();
   void fail_start(const std::string& detail);
   void fail_waiters(const HttpError& error);
@@ -153,6 +163,7 @@ class ChildSlot final : private UpstreamUser {
   UvTimer kill_timer_;
   UvTimer drain_timer_;  // retiring: shutdown_time_limit for the requests in flight
   IntrusiveList<Forwarder, &Forwarder::queue_hook> waiters_;
+  IntrusiveList<Forwarder, &Forwarder::queue_hook> exit_watchers_;  // see await_exit
   std::string token_;
   std::string program_;
   uint16_t port_ = 0;
@@ -168,7 +179,9 @@ class ChildSlot final : private UpstreamUser {
   bool finished_ = false;
   size_t requests_ = 0;
   std::string last_exit_;  // how the last child ended
-  std::string failure_;    // a candidate's failed start
+  pid_t exited_pid_ = 0;   // and which
+  uint32_t exited_generation_ = 0;
+  std::string failure_;  // a candidate's failed start
   std::string failure_output_;
   std::function<void()> stop_done_;
 };

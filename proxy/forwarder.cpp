@@ -29,7 +29,7 @@ void Forwarder::begin(Exchange& exchange, ChildSlot& slot) {
   const RequestInfo& request = exchange.request();
   tunnel_candidate_ = request.upgrade && !request.has_body;
   body_started_ = body_done_ = body_paused_ = upstream_paused_ = false;
-  reused_ = retried_ = requeued_ = protocol_error_ = finish_pending_ = false;
+  reused_ = retried_ = requeued_ = sent_ = protocol_error_ = finish_pending_ = false;
   touch();
   exchange.set_abort_handler(AbortHandler{&Forwarder::on_abort, this});
   slot.request_begun();
@@ -79,40 +79,62 @@ void Forwarder::connect() {
 
 void Forwarder::on_upstream_connect(UpstreamConnection& connection, int status) {
   if (&connection != upstream_ || phase_ != Phase::kConnecting) return;
-  // A dying child may still complete a connect from its listen backlog: not sent, requeued.
-  if (requeue_if_child_died(connection.generation())) return;
-  if (status == 0) {
+  uint32_t generation = connection.generation();
+  bool dead = slot_->child_dead(generation);
+  if (status == 0 && !dead) {
     send_head();
     return;
   }
-  if (slot_->child_dead(connection.generation())) {
+  // A refused connect to a child the slot thinks alive: it may have died a moment ago (its
+  // sockets close before libuv reports the exit), so its exit is waited for.
+  bool refused = status == UV_ECONNREFUSED;
+  if ((dead || refused) && !requeued_ && !sent_) {
+    requeue(generation);
+    return;
+  }
+  if (dead) {
     detail_.clear();
-    slot_->describe_crash(detail_);
+    slot_->describe_crash(generation, detail_);
     fail(502, 5, detail_);
     return;
   }
   detail_ = fmt::format("cannot connect to the application on 127.0.0.1:{}: {}", slot_->port(),
                         uv_strerror(status));
-  fail(502, 3, detail_);
+  if (refused)
+    await_exit();
+  else
+    fail(502, 3, detail_);
 }
 
-// The connection could not be made because the child is gone (sitehost has not seen the exit
-// yet): nothing of the request reached it, so it waits for the restart instead of failing.
-// Once per request.
-bool Forwarder::requeue_if_child_died(uint32_t generation) {
-  if (requeued_ || !slot_->child_dead(generation)) return false;
+// Nothing of the request reached the child: it waits for the child's exit and the restart
+// instead of failing (once per request). request_timeout bounds the wait for the exit.
+void Forwarder::requeue(uint32_t generation) {
   requeued_ = true;
-  site_.untrack(*this);
   release_upstream(false);
   phase_ = Phase::kQueued;
-  slot_->requeue(*this);
-  return true;
+  touch();
+  slot_->requeue(*this, generation);
+}
+
+// detail_ holds the 502.3 to answer if the child does not exit within request_timeout.
+void Forwarder::await_exit() {
+  release_upstream(false);
+  phase_ = Phase::kAwaitingExit;
+  touch();
+  site_.track(*this);
+  slot_->await_exit(*this);
+}
+
+void Forwarder::on_child_exited(std::string_view crash) {
+  if (phase_ != Phase::kAwaitingExit) return;
+  fail(502, 5, crash);
 }
 
 void Forwarder::send_head() {
   const RequestInfo& request = exchange_->request();
   generation_ = upstream_->generation();
   phase_ = Phase::kForwarding;
+  sent_ = true;
   touch();
   site_.track(*this);
   parser_.reset(this, request.is_head);
@@ -331,10 +353,12 @@ void Forwarder::release_upstream(bool reuse) {
 
 void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
   if (&connection != upstream_ || phase_ != Phase::kForwarding) return;
-  bool dead = slot_->child_dead(connection.generation());
+  uint32_t generation = connection.generation();
+  bool dead = slot_->child_dead(generation);
   if (!parser_.head_done()) {
     if (!dead && reused_ && !retried_ && !parser_.any_bytes() && !exchange_->request().has_body) {
-      // The child closed an idle keep-alive connection just as it was reused: once more, fresh.
+      // The child closed an idle keep-alive connection just as it was reused (or it died: then
+      // the fresh connection is refused, and the request waits for the exit, for a 502.5).
       retried_ = true;
       release_upstream(false);
       connect();
@@ -346,7 +370,7 @@ void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
   }
   if (dead) {
     detail_.clear();
-    slot_->describe_crash(detail_);
+    slot_->describe_crash(generation, detail_);
     fail(502, 5, detail_);
     return;
   }
@@ -355,7 +379,10 @@ void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
                         : !parser_.head_done() ? "inside the response head"
                                                : "before the end of the response body",
                         uv_err_name(status));
-  fail(502, 3, detail_);
+  if (!parser_.head_done())
+    await_exit();  // a crash (502.5) or a close by a live child (502.3)
+  else
+    fail(502, 3, detail_);  // the response started: the client connection is cut either way
 }
 
 void Forwarder::start_tunnel(Block* block, size_t offset, size_t len) {
@@ -374,10 +401,34 @@ void Forwarder::on_tunnel_closed() {
 }
 
 void Forwarder::on_timeout() {
-  if (phase_ != Phase::kConnecting && phase_ != Phase::kForwarding) return;
-  detail_ = fmt::format("the application sent nothing for request_timeout ({} ms)",
-                        site_.config().request_timeout.count());
-  fail(502, 3, detail_);
+  switch (phase_) {
+    case Phase::kQueued:
+      // Requeued after a refused connect, and the ready child did not exit. Waiting for a child
+      // that starts is bounded by startup_time_limit instead.
+      if (!slot_->ready()) {
+        site_.untrack(*this);
+        return;
+      }
+      detail_ = fmt::format(
+          "cannot connect to the application on 127.0.0.1:{}: connection refused for "
+          "request_timeout ({} ms)",
+          slot_->port(), site_.config().request_timeout.count());
+      fail(502, 3, detail_);
+      return;
+    case Phase::kAwaitingExit:  // the child did not exit: it closed the connection on its own
+      fail(502, 3, detail_);
+      return;
+    case Phase::kConnecting:
+    case Phase::kForwarding:
+      detail_ = fmt::format("the application sent nothing for request_timeout ({} ms)",
+                            site_.config().request_timeout.count());
+      fail(502, 3, detail_);
+      return;
+    case Phase::kFree:
+    case Phase::kTunnel:
+    case Phase::kEnding:
+      return;
+  }
 }
 
 void Forwarder::cut(std::string_view why) {
@@ -402,6 +453,7 @@ void Forwarder::on_abort(void* ctx) {
 void Forwarder::fail(int status, int substatus, std::string_view detail) {
   site_.untrack(*this);
   if (phase_ == Phase::kQueued && slot_) slot_->withdraw(*this);
+  if (phase_ == Phase::kAwaitingExit && slot_) slot_->stop_awaiting_exit(*this);
   release_upstream(false);
   phase_ = Phase::kEnding;
   finish_pending_ = false;

@@ -39,6 +39,9 @@ class Forwarder final : public BodyReader,
   // From the slot: the child accepts connections / could not be started.
   void on_child_ready();
   void on_child_failed(const HttpError& error);
+  // From the slot, while awaiting its child's exit (ChildSlot::await_exit): it exited; `crash`
+  // describes how.
+  void on_child_exited(std::string_view crash);
   // From the site's sweep: no byte from the child for request_timeout.
   void on_timeout();
   // From the site when stopping takes too long: ends the exchange now.
@@ -60,7 +63,10 @@ class Forwarder final : public BodyReader,
   static bool free_hook_linked(const Forwarder& f) { return f.free_hook.linked; }
 
  private:
-  enum class Phase { kFree, kQueued, kConnecting, kForwarding, kTunnel, kEnding };
+  // kAwaitingExit: the child connection ended before a response head; whether the child died
+  // (502.5) or closed it on its own (502.3) is known once the slot reports the exit, or
+  // request_timeout passes without one.
+  enum class Phase { kFree, kQueued, kConnecting, kForwarding, kAwaitingExit, kTunnel, kEnding };
 
   static constexpr size_t kMaxPinnedBlocks = 4;     // response blocks in flight to the client
   static constexpr size_t kHighWater = 256 * 1024;  // request bytes queued to the child
@@ -85,7 +91,8 @@ class Forwarder final : public BodyReader,
   static void on_client_written(void* ctx, int status);
 
   void connect();
-  bool requeue_if_child_died(uint32_t generation);
+  void requeue(uint32_t generation);
+  void await_exit();
   void send_head();
   void append_upstream(std::string_view data);
   void flush_upstream();
@@ -123,6 +130,7 @@ class Forwarder final : public BodyReader,
   bool reused_ = false;
   bool retried_ = false;
   bool requeued_ = false;
+  bool sent_ = false;  // the request head went to a child: never requeued from then on
   bool protocol_error_ = false;
   bool finish_pending_ = false;
 };

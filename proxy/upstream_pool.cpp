@@ -12,6 +12,14 @@
 #include "shared/net/socket_send.h"
 
 namespace sitehost::proxy {
+namespace {
+
+// Drops the connection's reference to a write block without returning it to its BufferPool.
+void discard(Block* block) {
+  if (--block->refs == 0) std::unique_ptr<Block> owned(block);
+}
+
+}  // namespace
 
 UpstreamConnection::UpstreamConnection(UpstreamPool& pool, uint32_t generation)
     : pool_(&pool), generation_(generation) {}
@@ -52,7 +60,10 @@ void UpstreamConnection::on_write(uv_write_t* req, int status) {
   auto* self = static_cast<UpstreamConnection*>(req->data);
   size_t bytes = block->size;
   self->queued_bytes_ -= bytes;
-  block->release();
+  if (self->pool_)
+    block->release();
+  else
+    discard(block);  // cancelled by the close after the pool went: so may its BufferPool
   if (self->user_) self->user_->on_upstream_written(*self, bytes, status);
 }
 
@@ -111,7 +122,10 @@ void UpstreamConnection::close() {
 
 void UpstreamConnection::on_close(uv_handle_t* handle) {
   auto* self = static_cast<UpstreamConnection*>(handle->data);
-  self->pool_->on_closed(self);
+  if (self->pool_)
+    self->pool_->on_closed(self);
+  else
+    std::unique_ptr<UpstreamConnection> owned(self);  // detached by ~UpstreamPool
 }
 
 void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
@@ -125,10 +139,11 @@ UpstreamPool::UpstreamPool(uv_loop_t* loop, BufferPool& buffers) : loop_(loop), 
 
 UpstreamPool::~UpstreamPool() {
   // Normally empty: the site's stop() waits for live() == 0 before the pool can go. A pool
-  // destroyed earlier leaves its connections to the loop (they must not call back into it).
-  while (UpstreamConnection* c = all_.front()) {
-    all_.remove(c);
-    c->user_ = nullptr;
+  // destroyed earlier (a forced shutdown) closes what is left and detaches it: the close
+  // callbacks run in a later uv_run and free the connections without the pool.
+  while (UpstreamConnection* c = all_.pop_front()) {
+    c->close();  // no-op when already closing; unlinks it from idle_
+    c->pool_ = nullptr;
   }
 }
 

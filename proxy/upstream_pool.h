@@ -5,7 +5,8 @@
 // which keeps reading them so a close by the child is noticed at once. A connection is reused
 // only when its user hands it back after a clean exchange (put_idle); everything else closes it.
 // Connection objects free themselves in their close callback; the pool counts them until then
-// (stop waits for live() == 0).
+// (stop waits for live() == 0). A pool destroyed before that (a forced shutdown) closes them and
+// detaches them: their callbacks then touch neither the pool nor its BufferPool.
 #pragma once
 
 #include <uv.h>
@@ -77,7 +78,7 @@ class UpstreamConnection {
   uv_tcp_t tcp_;
   uv_connect_t connect_req_;
   uv_shutdown_t shutdown_req_;
-  UpstreamPool* pool_;
+  UpstreamPool* pool_;  // null once detached by ~UpstreamPool
   UpstreamUser* user_ = nullptr;
   uint32_t generation_;
   uint32_t uses_ = 0;

@@ -8,6 +8,7 @@ Special paths (query ?ms=N / ?n=N):
   /chunked?n=N     N bytes, chunked             /crash          process exits, no answer
   /crash-mid       head + part of the body, then the process exits
   /short           Content-Length 100, 5 bytes, close          /garbage   not HTTP, close
+  /drop            closes the connection without answering (the process lives on)
   /wait-close?id=X writes ./open-X, blocks until the connection closes, writes ./closed-X
   /continue        sends 100 Continue and 103 before the answer
   /upgrade         101 to an "echo" protocol: raw bytes echoed until EOF
@@ -129,6 +130,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/short":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
             self.wfile.flush()
+            self.close_connection = True
+            return
+        if path == "/drop":
             self.close_connection = True
             return
         if path == "/garbage":
