@@ -1,9 +1,9 @@
 #include "shared/log/logger.h"
 
+#include <sys/time.h>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <sys/time.h>
 
 namespace sitehost {
 namespace {
@@ -44,11 +44,13 @@ std::string Logger::configure(const std::string& error_log, const std::string& a
   access_ = new_access;
   error_path_ = error_log;
   access_path_ = access_log;
-  level_ = level;
+  level_.store(level, std::memory_order_relaxed);
   return {};
 }
 
-std::string Logger::reopen() { return configure(error_path_, access_path_, level_); }
+std::string Logger::reopen() {
+  return configure(error_path_, access_path_, level_.load(std::memory_order_relaxed));
+}
 
 void Logger::write(LogLevel level, std::string_view message) {
   timeval tv{};

@@ -1,7 +1,9 @@
 // Error log (levelled lines) and access log (one line per request), both reopenable on SIGUSR1.
-// Owned by the server; passed by reference to whoever needs it. Loop-thread only except where noted.
+// Owned by the server; passed by reference to whoever needs it. Loop-thread only except where
+// noted.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -27,7 +29,9 @@ class Logger {
   // Reopens both files by name (logrotate convention). Returns an error message or empty.
   std::string reopen();
 
-  bool enabled(LogLevel level) const { return level >= level_; }
+  // Thread-safe (app threads log through the server while a reload calls configure()); a relaxed
+  // load: the level orders nothing else, a line racing a level change may go either way.
+  bool enabled(LogLevel level) const { return level >= level_.load(std::memory_order_relaxed); }
   // Thread-safe.
   void write(LogLevel level, std::string_view message);
   template <class... Args>
@@ -60,7 +64,7 @@ class Logger {
   std::string access_path_;
   FILE* error_ = nullptr;  // nullptr = stderr
   FILE* access_ = nullptr;
-  LogLevel level_ = LogLevel::kInfo;
+  std::atomic<LogLevel> level_{LogLevel::kInfo};
 };
 
 }  // namespace sitehost

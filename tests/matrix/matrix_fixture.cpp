@@ -159,10 +159,7 @@ void Matrix::stop_server() {
     EXPECT_TRUE(wait_until([&] { return !fs::exists("/proc/" + std::to_string(pid)); }, 5s))
         << "child process " << pid << " left behind";
   }
-  std::string out = server->log();
-  EXPECT_EQ(out.find("AddressSanitizer"), std::string::npos) << out;
-  EXPECT_EQ(out.find("runtime error:"), std::string::npos) << out;
-  server.reset();
+  server.reset();  // fails the test when the log holds a sanitizer report (~Sitehost)
 }
 
 void Matrix::TearDown() {

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -159,6 +162,26 @@ Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
   std::vector<std::string> argv{sitehost_binary().string(), "-c", config_path_.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_.emplace(argv, dir.path() / "sitehost.out");
+}
+
+std::string sanitizer_report(const std::string& output) {
+  size_t first = std::string::npos;
+  for (const char* marker :
+       {"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:"}) {
+    first = std::min(first, output.find(marker));
+  }
+  if (first == std::string::npos) return {};
+  size_t line = output.rfind('\n', first);
+  return output.substr(line == std::string::npos ? 0 : line + 1);
+}
+
+Sitehost::~Sitehost() {
+  std::string report = sanitizer_report(log());
+  if (!report.empty()) {
+    ADD_FAILURE() << "sanitizer report in the output of sitehost -c " << config_path_.string()
+                  << ":\n"
+                  << report;
+  }
 }
 
 bool Sitehost::wait_listening(uint16_t port, Ms timeout) {

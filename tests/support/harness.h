@@ -70,12 +70,23 @@ class Process {
   std::filesystem::path output_file_;
 };
 
+// The first sanitizer report in a process's output (ASan, LeakSanitizer, UBSan's "runtime
+// error:", ThreadSanitizer), from the start of its line to the end of the output; empty if none.
+std::string sanitizer_report(const std::string& output);
+
 // The real sitehost binary on a config file written into `dir`.
 class Sitehost {
  public:
   // Writes config text to dir/sitehost.toml and starts `sitehost -c` on it. Does not wait.
   Sitehost(const TempDir& dir, const std::string& config_toml,
            const std::vector<std::string>& extra_args = {});
+  // Fails the running test (ADD_FAILURE) when the server's output (its stderr, where its error
+  // log goes by default, and so its children's output too) holds a sanitizer report: a race or
+  // memory error in a server a test started fails that test even when the test never looks at
+  // the exit code. Needs the output file, so `dir` must outlive this object.
+  ~Sitehost();
+  Sitehost(const Sitehost&) = delete;
+  Sitehost& operator=(const Sitehost&) = delete;
   // Waits until 127.0.0.1:port accepts connections (or the process died / timeout).
   bool wait_listening(uint16_t port, Ms timeout = 10s);
   // SIGTERM and wait for the exit; returns the exit code (-1 on timeout/killed by signal).
