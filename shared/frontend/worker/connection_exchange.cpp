@@ -337,12 +337,12 @@ void Connection::respond_error_and_hold(const HttpError& error) {
   c.aborted = true;
   const std::string_view site = c.site_config ? std::string_view(c.site_config->name) : "-";
   if (c.head_sent || handle_closed_) {
-    server_.log().error("site {}: {} after the response started: {}", site,
+    worker_.log().error("site {}: {} after the response started: {}", site,
                         status_code_text(error.status, error.substatus), error.detail);
     if (!handle_closed_) begin_close();
     return;
   }
-  server_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
+  worker_.log().log(error.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "site {}: {} {}: {}",
                     site, status_code_text(error.status, error.substatus), c.info.target,
                     error.detail);
   send_error_page(c.body_error ? HttpError{c.body_error, 0, "request body rejected"} : error,
