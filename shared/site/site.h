@@ -26,10 +26,17 @@ class EventLoops {
   // Any thread: runs `task` on loop `index`'s thread, after what is queued there; false (the
   // task is dropped) once that loop has stopped.
   virtual bool post(unsigned index, std::function<void()> task) = 0;
+  // Any thread: runs `task` on the control thread (false once the server has stopped).
+  virtual bool post_control(std::function<void()> task) = 0;
 
  protected:
   ~EventLoops() = default;
 };
+
+// Control thread: runs `each(i)` on every loop i's thread, then `done()` on the control thread
+// once every loop has run it (a loop that has stopped counts as done). With `loops` null (one
+// loop: the control loop) both run at once.
+void broadcast(EventLoops* loops, std::function<void(unsigned)> each, std::function<void()> done);
 
 // What a site gets from the server that owns it.
 //

@@ -82,19 +82,17 @@ TEST_F(LoggerTest, LogFromThreadsWhileReconfiguring) {
   for (auto& th : threads) th.join();
   ASSERT_EQ(log.configure(file.string(), "", LogLevel::kWarn), "");
   log.warn("last line");
-  // Every line written is whole (writes are serialised); warn lines pass every level but
-  // kError, so some of them are there.
+  // Every line written is whole (writes are serialised). How many warn lines pass depends on
+  // the levels the threads happened to see, so only the bound is checked.
   std::string text = read(file);
-  size_t lines = 0, warns = 0;
+  size_t lines = 0;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     ++lines;
     EXPECT_TRUE(line.find("] thread ") != std::string::npos ||
                 line.find("] last line") != std::string::npos)
         << line;
-    if (line.find("[warn] thread ") != std::string::npos) ++warns;
   }
-  EXPECT_GT(warns, 0u);
   EXPECT_LE(lines, static_cast<size_t>(2 * kThreads * kLinesPerThread + 1));
   EXPECT_NE(text.find("last line"), std::string::npos);
 }

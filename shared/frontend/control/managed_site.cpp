@@ -35,12 +35,13 @@ ManagedSite::ManagedSite(std::shared_ptr<const SiteConfig> config, SiteFactory f
       retire_(std::move(retire)),
       offline_file_(config_->physical_path / kOfflineFile) {
   context_.site_metrics = &metrics_;
+  views_ = std::make_unique<LoopView[]>(context_.loops ? context_.loops->count() : 1);
 }
 
 ManagedSite::~ManagedSite() = default;
 
 void ManagedSite::Page::written(void* page, int) {
-  --static_cast<Page*>(page)->writes;
+  static_cast<Page*>(page)->writes.fetch_sub(1, std::memory_order_release);
 }
 
 void ManagedSite::start() {
@@ -59,6 +60,7 @@ void ManagedSite::start() {
   }
   check_offline();
   if (!offline_ && !app_) create_app();
+  publish();
 }
 
 void ManagedSite::create_app() {
@@ -66,40 +68,80 @@ void ManagedSite::create_app() {
   if (app_) app_->start();
 }
 
+void ManagedSite::publish(std::function<void()> then) {
+  LoopView view;
+  view.app = app_.get();
+  view.page = offline_ && !pages_.empty() ? pages_.back().get() : nullptr;
+  view.stopping = stopping_;
+  uint64_t seq = pages_.empty() ? 0 : pages_.back()->seq;
+  std::weak_ptr<ManagedSite> weak = weak_from_this();
+  broadcast(
+      context_.loops,
+      // Runs on loop i; `this` lives until every loop has run it (the server keeps a stopping
+      // site until its stop is done, and stop() waits for a publish).
+      [this, view](unsigned i) {
+        uint64_t checked = views_[i].last_check_ms;
+        views_[i] = view;
+        views_[i].last_check_ms = checked;
+      },
+      [weak, seq, then = std::move(then)] {
+        if (auto self = weak.lock()) self->published_seq_ = std::max(self->published_seq_, seq);
+        if (then) then();
+      });
+}
+
+void ManagedSite::retire_when_unpublished(std::shared_ptr<Site> app) {
+  if (!app) return;
+  publish([retire = retire_, app = std::move(app)]() mutable { retire(std::move(app)); });
+}
+
 void ManagedSite::stop(std::function<void()> done) {
   stopping_ = true;
   watch_.close();
-  if (app_) retire_(std::move(app_));
+  std::shared_ptr<Site> app = std::move(app_);
   app_.reset();
-  stop_done_ = std::move(done);
-  int r = stop_timer_.init([this](uv_timer_t* t) { return uv_timer_init(context_.loop, t); }, this);
-  if (r == 0)
-    r = uv_timer_start(
-        stop_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<ManagedSite*>(t->data);
-          if (self && self->stop_done_) std::exchange(self->stop_done_, nullptr)();
-        },
-        0, 0);
-  if (r != 0 && stop_done_) std::exchange(stop_done_, nullptr)();
+  // Done once no loop can reach the app; it drains and stops on its own, tracked by the owner.
+  publish([retire = retire_, app = std::move(app), done = std::move(done)]() mutable {
+    if (app) retire(std::move(app));
+    if (done) done();
+  });
 }
 
 void ManagedSite::handle(Exchange& exchange) {
-  if (stopping_) {
+  unsigned loop = exchange.loop_index();
+  LoopView& view = views_[loop];
+  if (view.stopping) {
     exchange.respond_error({503, 0, "the site is stopping"});
     return;
   }
-  if (uv_now(context_.loop) - last_check_ms_ >= kRecheckMs) check_offline();
-  if (offline_) {
-    serve_offline(exchange);
+  // A missed file event cannot leave the site stuck: every loop looks itself now and then.
+  uint64_t now = uv_now(context_.loops ? context_.loops->loop(loop) : context_.loop);
+  if (now - view.last_check_ms >= kRecheckMs) {
+    view.last_check_ms = now;
+    struct stat st {};
+    bool present = ::stat(offline_file_.c_str(), &st) == 0;
+    if (present != (view.page != nullptr)) request_check();
+  }
+  if (view.page) {
+    serve_offline(exchange, *view.page);
     return;
   }
-  if (!app_) create_app();
-  if (!app_) {
+  if (!view.app) {
     exchange.respond_error({503, 0, "the site has no application"});
     return;
   }
-  app_->handle(exchange);
+  view.app->handle(exchange);
+}
+
+void ManagedSite::request_check() {
+  if (!context_.loops) {
+    check_offline();
+    return;
+  }
+  std::weak_ptr<ManagedSite> weak = weak_from_this();
+  context_.loops->post_control([weak] {
+    if (auto self = weak.lock()) self->check_offline();
+  });
 }
 
 void ManagedSite::on_fs_event(uv_fs_event_t* handle, const char* filename, int, int status) {
@@ -117,7 +159,6 @@ void ManagedSite::on_fs_event(uv_fs_event_t* handle, const char* filename, int, 
 
 void ManagedSite::check_offline() {
   if (stopping_) return;
-  last_check_ms_ = uv_now(context_.loop);
   struct stat st {};
   bool present = ::stat(offline_file_.c_str(), &st) == 0;
   Logger& log = *context_.log;
@@ -129,6 +170,7 @@ void ManagedSite::check_offline() {
     log.info("site {}: {} removed: back online; the app starts on the next request", config_->name,
              kOfflineFile);
     create_app();
+    publish();
     return;
   }
   FileId id{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
@@ -138,6 +180,7 @@ void ManagedSite::check_offline() {
   load_page();
   if (offline_) {
     log.info("site {}: {} changed; answering with its new content", config_->name, kOfflineFile);
+    publish();
     return;
   }
   offline_ = true;
@@ -145,17 +188,22 @@ void ManagedSite::check_offline() {
   if (app_) {
     log.info("site {}: {} found: answering 503; stopping the app once its requests finish",
              config_->name, kOfflineFile);
-    retire_(std::move(app_));
+    std::shared_ptr<Site> app = std::move(app_);
     app_.reset();
+    retire_when_unpublished(std::move(app));
   } else {
     log.info("site {}: {} found: answering 503", config_->name, kOfflineFile);
+    publish();
   }
 }
 
 void ManagedSite::load_page() {
-  // Older pages stay while a 503 body is still being written from them.
-  std::erase_if(pages_, [](const std::unique_ptr<Page>& p) { return p->writes == 0; });
+  // Older pages stay while a loop may still answer from them or a 503 body is being written.
+  std::erase_if(pages_, [this](const std::unique_ptr<Page>& p) {
+    return p->seq < published_seq_ && p->writes.load(std::memory_order_acquire) == 0;
+  });
   auto page = std::make_unique<Page>();
+  page->seq = ++page_seq_;
   int fd = ::open(offline_file_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   bool ok = fd >= 0;
   if (ok) {
@@ -182,9 +230,8 @@ void ManagedSite::load_page() {
   pages_.push_back(std::move(page));
 }
 
-void ManagedSite::serve_offline(Exchange& exchange) {
+void ManagedSite::serve_offline(Exchange& exchange, Page& page) {
   metrics_.loop(exchange.loop_index()).offline_responses.add();
-  Page& page = *pages_.back();
   char length[24];
   auto end = fmt::format_to_n(length, sizeof length, "{}", page.body.size()).out;
   exchange.set_status(503);
@@ -192,7 +239,7 @@ void ManagedSite::serve_offline(Exchange& exchange) {
   exchange.add_header("Content-Length",
                       std::string_view(length, static_cast<size_t>(end - length)));
   if (!page.body.empty()) {
-    ++page.writes;
+    page.writes.fetch_add(1, std::memory_order_relaxed);
     exchange.write(page.body, {&Page::written, &page});
   }
   exchange.finish();
@@ -225,7 +272,10 @@ std::string ManagedSite::reload_app() {
   if (offline_)
     return fmt::format("site {}: offline ({} present); nothing to reload", config_->name,
                        kOfflineFile);
-  if (!app_) create_app();
+  if (!app_) {
+    create_app();
+    publish();
+  }
   if (!app_) return fmt::format("site {}: no application", config_->name);
   return reload_or_recycle(*app_);
 }
@@ -235,7 +285,7 @@ void ManagedSite::recycle() {
                      config_->name);
   std::shared_ptr<Site> old = std::move(app_);
   create_app();
-  retire_(std::move(old));
+  retire_when_unpublished(std::move(old));
 }
 
 }  // namespace sitehost

@@ -10,10 +10,18 @@
 //   - count in-flight requests and answer status for the admin API;
 //   - recycle (or reload) one site on `ctl reload SITE`.
 // The state lives as long as the ManagedSite, i.e. across reloads that leave the site unchanged.
+//
+// Threads: the ManagedSite lives on the control thread (start, stop, the watch, the app's
+// lifecycle, status). handle() runs on the event loops; each loop reads only its own LoopView,
+// which the control thread replaces through a broadcast (publish()). An app that leaves service
+// is retired (stopped) only once every loop has the view without it, so no loop calls a stopped
+// app; an offline page is freed only once no loop's view has it and no 503 is being written
+// from it.
 #pragma once
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,10 +32,11 @@
 #include "shared/net/uv_handle.h"
 #include "shared/site/metrics.h"
 #include "shared/site/site.h"
+#include "shared/thread/loop_counter.h"
 
 namespace sitehost {
 
-class ManagedSite final : public Site {
+class ManagedSite final : public Site, public std::enable_shared_from_this<ManagedSite> {
  public:
   // Hands a Site that leaves service to its owner, which stops it, waits for `done` and destroys
   // it (Server::stop_site).
@@ -62,8 +71,16 @@ class ManagedSite final : public Site {
  private:
   struct Page {
     std::string body;
-    uint32_t writes = 0;  // 503 bodies being written from it
+    uint64_t seq = 0;                 // publication order
+    std::atomic<uint32_t> writes{0};  // 503 bodies being written from it (on any loop)
     static void written(void* page, int status);
+  };
+  // What one loop sees (that loop's thread only, replaced by publish()).
+  struct alignas(kCacheLine) LoopView {
+    Site* app = nullptr;
+    Page* page = nullptr;  // non-null: offline, answer this page
+    bool stopping = false;
+    uint64_t last_check_ms = 0;
   };
   struct FileId {
     int64_t mtime_ns = 0;
@@ -76,9 +93,15 @@ class ManagedSite final : public Site {
   std::string reload_or_recycle(S& app);
   void recycle();
   void create_app();
+  // Gives every loop the current state; `then` runs on the control thread once all have it.
+  void publish(std::function<void()> then = nullptr);
+  // Retires `app` once no loop can call it any more.
+  void retire_when_unpublished(std::shared_ptr<Site> app);
+  // A loop saw the file appear or go before the control thread did: check now.
+  void request_check();
   void check_offline();
   void load_page();
-  void serve_offline(Exchange& exchange);
+  void serve_offline(Exchange& exchange, Page& page);
   static void on_fs_event(uv_fs_event_t* handle, const char* filename, int events, int status);
 
   std::shared_ptr<const SiteConfig> config_;
@@ -89,12 +112,11 @@ class ManagedSite final : public Site {
   std::filesystem::path offline_file_;
   std::shared_ptr<Site> app_;
   UvHandle<uv_fs_event_t> watch_;
-  UvHandle<uv_timer_t> stop_timer_;
-  std::function<void()> stop_done_;
-  std::vector<std::unique_ptr<Page>> pages_;  // back() is current; older ones while written
+  std::vector<std::unique_ptr<Page>> pages_;  // back() is current; older ones while in use
+  uint64_t page_seq_ = 0;
+  uint64_t published_seq_ = 0;         // every loop's view has this page (or a newer one)
+  std::unique_ptr<LoopView[]> views_;  // one per event loop
   FileId file_id_;
-  uint64_t last_check_ms_ = 0;
-  bool checked_ = false;
   bool started_ = false;
   bool stopping_ = false;
   bool offline_ = false;

@@ -47,11 +47,15 @@ Server::Server(uv_loop_t* loop, Logger& log, std::map<HostingModel, SiteFactory>
 }
 
 uv_loop_t* Server::Loops::loop(unsigned index) const {
-  return workers_[index]->loop();
+  return server_.workers_[index]->loop();
 }
 
 bool Server::Loops::post(unsigned index, std::function<void()> task) {
-  return workers_[index]->post(std::move(task));
+  return server_.workers_[index]->post(std::move(task));
+}
+
+bool Server::Loops::post_control(std::function<void()> task) {
+  return server_.tasks_->post(std::move(task));
 }
 
 Server::~Server() {

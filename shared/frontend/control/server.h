@@ -84,13 +84,14 @@ class Server {
   // The workers' loops as the hosting models see them (SiteContext::loops).
   class Loops final : public EventLoops {
    public:
-    explicit Loops(const std::vector<std::unique_ptr<Worker>>& workers) : workers_(workers) {}
-    size_t count() const override { return workers_.size(); }
+    explicit Loops(Server& server) : server_(server) {}
+    size_t count() const override { return server_.workers_.size(); }
     uv_loop_t* loop(unsigned index) const override;
     bool post(unsigned index, std::function<void()> task) override;
+    bool post_control(std::function<void()> task) override;
 
    private:
-    const std::vector<std::unique_ptr<Worker>>& workers_;
+    Server& server_;
   };
 
   // --- server_apply.cpp: Server::apply's phases ---
@@ -124,7 +125,7 @@ class Server {
   std::vector<std::shared_ptr<Site>> stopping_sites_;
   std::vector<std::shared_ptr<Site>> retired_sites_;  // stopped, destroyed on the next turn
   std::vector<std::unique_ptr<Worker>> workers_;
-  Loops loops_{workers_};
+  Loops loops_{*this};
   std::unique_ptr<TaskQueue> tasks_;  // what workers tell the control thread
   std::atomic<uint32_t> open_connections_{0};
   std::atomic<uint32_t> max_connections_{0};

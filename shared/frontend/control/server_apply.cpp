@@ -167,40 +167,37 @@ void Server::commit(Config config, Plan plan) {
   }
   sites_ = std::move(plan.sites);
   config_ = std::move(config);
-  publish(plan, std::move(closing), std::move(replaced));
+  // Sites first: a new site's loops learn its app before the table that routes to it.
   for (auto& [name, entry] : sites_) entry.site->start();
+  publish(plan, std::move(closing), std::move(replaced));
 }
 
 void Server::publish(Plan& plan, std::vector<std::string> closing,
                      std::vector<std::shared_ptr<Site>> replaced) {
-  // Every worker installs the table; the last one to have done so lets the control thread stop
-  // the replaced sites.
-  struct Barrier {
-    size_t left;
-    std::vector<std::shared_ptr<Site>> replaced;
+  // Every worker installs the table; once all have, the replaced sites stop (no loop can route
+  // to them any more).
+  struct Shared {
+    std::shared_ptr<const RoutingTable> table;
+    std::map<std::string, std::vector<ListenerSocket>> opened;
+    std::vector<std::string> closing;
+    std::map<uint16_t, std::shared_ptr<const TlsListenerContext>> tls;
   };
-  auto barrier = std::make_shared<Barrier>(Barrier{workers_.size(), std::move(replaced)});
-  auto arrived = [this, barrier] {
-    if (--barrier->left > 0) return;
-    for (auto& site : barrier->replaced) stop_site(site);
-    barrier->replaced.clear();
-  };
-  std::shared_ptr<const RoutingTable> table = plan.table;
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    Worker* worker = workers_[i].get();
-    std::vector<ListenerSocket> open;
-    for (auto& [key, sockets] : plan.opened) open.push_back(sockets[i]);
-    bool posted = worker->post(
-        [this, worker, table, open, closing, tls = plan.tls.listeners, arrived]() mutable {
-          worker->install(table, std::move(open), std::move(closing), std::move(tls));
-          tasks_->post(arrived);
-        });
-    if (!posted) {
-      for (auto& s : open) ::close(s.fd);
-      arrived();
-    }
-  }
+  auto shared = std::make_shared<Shared>(
+      Shared{plan.table, std::move(plan.opened), std::move(closing), plan.tls.listeners});
   plan.opened.clear();
+  broadcast(
+      &loops_,
+      [this, shared](unsigned i) {
+        std::vector<ListenerSocket> open;
+        for (auto& [key, sockets] : shared->opened) open.push_back(std::exchange(sockets[i], {}));
+        workers_[i]->install(shared->table, std::move(open), shared->closing, shared->tls);
+      },
+      [this, shared, replaced = std::move(replaced)] {
+        for (auto& [key, sockets] : shared->opened)  // those of loops that had stopped
+          for (auto& socket : sockets)
+            if (socket.fd >= 0) ::close(socket.fd);
+        for (auto& site : replaced) stop_site(site);
+      });
 }
 
 }  // namespace sitehost
