@@ -85,12 +85,13 @@ void Server::start_workers(const Config& config) {
   size_t count = loops_for(config.server);
   metrics_ = std::make_unique<Metrics>(count);
   site_context_.metrics = metrics_.get();
-  // Loop 0 is the control thread's own loop: the hosting models run their per-site work there
-  // and, with one loop, serve requests on the same thread, as before there were several.
-  for (size_t i = 0; i < count; ++i)
-    workers_.push_back(
-        std::make_unique<Worker>(*this, static_cast<unsigned>(i), i == 0 ? loop_ : nullptr));
-  for (size_t i = 1; i < count; ++i) workers_[i]->run_thread();
+  // Loop 0 may be the control thread's own loop (sitehost-app: one loop, one thread).
+  for (size_t i = 0; i < count; ++i) {
+    bool inline_loop = i == 0 && control_serves_loop0_;
+    workers_.push_back(std::make_unique<Worker>(*this, static_cast<unsigned>(i),
+                                                inline_loop ? loop_ : nullptr));
+    if (!inline_loop) workers_.back()->run_thread();
+  }
 }
 
 int Server::run() {

@@ -56,6 +56,9 @@ class Server {
 
   // The sitehost binary serves the admin API (`[server] admin`); call before start().
   void enable_admin() { admin_enabled_ = true; }
+  // Whether event loop 0 is the control thread's own loop (the default) or every event loop
+  // runs on a thread of its own, apart from the control thread; call before start().
+  void set_control_serves_loop0(bool on) { control_serves_loop0_ = on; }
   // The number of event loops `start` runs (0 before start).
   size_t event_loops() const { return workers_.size(); }
   // The admin API's documents (admin_status.cpp).
@@ -117,6 +120,7 @@ class Server {
   std::unique_ptr<Metrics> metrics_;  // before everything that counts into it
   std::unique_ptr<AdminServer> admin_;
   bool admin_enabled_ = false;
+  bool control_serves_loop0_ = true;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   Config config_;
   std::map<std::string, SiteEntry> sites_;  // by name
