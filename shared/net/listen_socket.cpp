@@ -14,14 +14,10 @@
 
 namespace sitehost {
 
-namespace {
-
-std::string key_of(const std::string& ip, uint16_t port) {
+std::string listener_key(const std::string& ip, uint16_t port) {
   return ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port)
                                            : fmt::format("{}:{}", ip, port);
 }
-
-}  // namespace
 
 int open_listen_socket(const std::string& ip, uint16_t port, bool reuseport, std::string* error) {
   sockaddr_storage addr{};
@@ -39,12 +35,12 @@ int open_listen_socket(const std::string& ip, uint16_t port, bool reuseport, std
     len = inet_pton(AF_INET, ip.c_str(), &a->sin_addr) == 1 ? sizeof *a : 0;
   }
   if (len == 0) {
-    *error = fmt::format("listen {}: bad address", key_of(ip, port));
+    *error = fmt::format("listen {}: bad address", listener_key(ip, port));
     return -1;
   }
   UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   auto fail = [&](const char* what) {
-    *error = fmt::format("listen {}: {}: {}", key_of(ip, port), what,
+    *error = fmt::format("listen {}: {}: {}", listener_key(ip, port), what,
                          uv_strerror(uv_translate_sys_error(errno)));
     return -1;
   };
@@ -62,8 +58,8 @@ int open_listen_socket(const std::string& ip, uint16_t port, bool reuseport, std
   }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     // Worded as libuv words it ("address already in use").
-    *error =
-        fmt::format("listen {}: {}", key_of(ip, port), uv_strerror(uv_translate_sys_error(errno)));
+    *error = fmt::format("listen {}: {}", listener_key(ip, port),
+                         uv_strerror(uv_translate_sys_error(errno)));
     return -1;
   }
   if (::listen(fd.get(), 511) != 0) return fail("listen");

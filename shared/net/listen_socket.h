@@ -8,6 +8,9 @@
 
 namespace sitehost {
 
+// "127.0.0.1:8080" / "[::1]:8080": how listeners are named in logs, /status and errors.
+std::string listener_key(const std::string& ip, uint16_t port);
+
 // A bound, listening, non-blocking socket on ip:port, or -1 with `*error` set ("listen KEY: ...").
 // `reuseport`: SO_REUSEPORT, so that every event loop has a socket of its own on the address and
 // the kernel spreads new connections over them.

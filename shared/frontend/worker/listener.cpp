@@ -12,11 +12,6 @@
 
 namespace sitehost {
 
-std::string listener_key(const std::string& ip, uint16_t port) {
-  return ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port)
-                                           : fmt::format("{}:{}", ip, port);
-}
-
 Listener::Listener(Worker& worker, std::string key, uint16_t port)
     : worker_(worker), port_(port), key_(std::move(key)) {}
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "shared/net/listen_socket.h"
 #include "shared/net/tls_sni.h"
 
 namespace sitehost {
@@ -57,8 +58,5 @@ class Listener {
   bool closed_ = false;
   bool pending_ = false;  // a connection waits to be accepted
 };
-
-// "127.0.0.1:8080" / "[::1]:8080".
-std::string listener_key(const std::string& ip, uint16_t port);
 
 }  // namespace sitehost
