@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
       uv_run(&loop, UV_RUN_DEFAULT);  // let the handles close
       code = 1;
     } else {
-      log.info("sitehost {} started (pid {})", SITEHOST_VERSION, static_cast<int>(getpid()));
+      log.info("sitehost {} started (pid {}, {} event loop(s))", SITEHOST_VERSION,
+               static_cast<int>(getpid()), server.event_loops());
       code = server.run();
     }
   }

@@ -76,8 +76,6 @@ std::string Server::start(Config config) {
     close_own_handles();
     return error;
   }
-  log_.info("{} event loop(s){}", workers_.size(),
-            config_.server.event_loops == 0 ? " (event_loops = \"auto\")" : "");
   return {};
 }
 
