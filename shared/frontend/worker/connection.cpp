@@ -168,6 +168,7 @@ void Connection::release_buffer() {
 }
 
 void Connection::begin_request() {
+  fresh_ = false;
   ctx_ = worker_.take_context();
   ctx_->reset();
   ctx_->parser.start(worker_.limits());
@@ -178,7 +179,7 @@ void Connection::begin_request() {
 
 void Connection::go_idle() {
   release_buffer();  // TLS record buffers stay: releasing them per request costs ~25% CPU
-  if (draining_ || worker_.shutting_down()) {
+  if ((draining_ || worker_.shutting_down()) && !fresh_) {  // (fresh: see drain())
     close_after_response();
     return;
   }
@@ -457,7 +458,10 @@ void Connection::run_deferred() {
 
 void Connection::drain() {
   draining_ = true;
-  if (!ctx_) close_after_response();
+  // A connection that has not sent its first request yet (e.g. just accepted from a closing
+  // listener's backlog) gets to send it, bounded by header_timeout: closing it now would drop a
+  // request that may already be on its way. It closes after that one response.
+  if (!ctx_ && !fresh_) close_after_response();
 }
 
 void Connection::close_now() {

@@ -155,6 +155,7 @@ class Connection final : public Exchange, private http::BodySink {
   bool keep_alive_ = true;
   bool reading_ = false;
   bool draining_ = false;
+  bool fresh_ = true;  // no request began on it yet
   bool lingering_ = false;
   bool handle_closed_ = false;  // uv_close called
   bool close_done_ = false;     // close callback ran
