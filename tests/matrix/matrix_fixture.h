@@ -1,5 +1,6 @@
 // The integration matrix: every behaviour the hosting models share is one TEST_P, run in every
-// variant (in-process / out-of-process, http / https, in-process with thread-pool dispatch).
+// variant (in-process / out-of-process, http / https, in-process with thread-pool dispatch; each
+// with event_loops = 1 and = 2).
 // A test names the sample app it needs (App), calls start(), and talks to the site through
 // connect() / request(), which use the variant's transport. See docs/testing.md.
 #pragma once
@@ -24,14 +25,16 @@ struct Variant {
   Model model = Model::kInProcess;
   bool https = false;
   bool thread_pool = false;  // in-process with allow_synchronous_io = true (worker-pool dispatch)
+  int loops = 1;             // [server] event_loops of the server
 
   bool in_process() const { return model == Model::kInProcess; }
-  // "InProcess_Http", "InProcess_Https", "OutOfProcess_Http", "ThreadPool_Http", ...: the test
-  // name's suffix and the column of tools/matrix's table.
+  // "InProcess_Http_1loop", "InProcess_Https_2loops", "OutOfProcess_Http_1loop",
+  // "ThreadPool_Http_2loops", ...: the test name's suffix. tools/matrix makes a column of each
+  // name without its loops part and shows both loop counts in that column's cells.
   std::string name() const;
 };
 
-// Every variant, in the order of the table's columns.
+// Every variant, in the order of the table's columns, each with 1 and with 2 event loops.
 std::vector<Variant> all_variants();
 std::string variant_name(const ::testing::TestParamInfo<Variant>& info);
 void PrintTo(const Variant& v, std::ostream* os);
