@@ -1,5 +1,5 @@
 # Shared code of the benchmark scripts (sourced by tools/bench and its row scripts
-# tools/bench-hello and tools/bench-proxy): settings, installing what is missing, the release
+# tools/bench-hello, tools/bench-proxy and tools/bench-every-core): settings, installing what is missing, the release
 # build, starting pinned servers and stopping them on exit, free ports, CPU accounting, and one
 # measured wrk row. Loopback only. Results go to $BENCH_RESULTS (one JSON object per line) when
 # it is set; a human line per row always goes to stdout.
@@ -12,6 +12,26 @@ SERVER_CORE=${BENCH_SERVER_CORE:-0}
 CLIENT_CORE=${BENCH_CLIENT_CORE:-1}
 BUILD=${BENCH_BUILD_DIR:-build/release}
 BENCH_ME=${BENCH_ME:-tools/$(basename "$0")}
+WRK_THREADS=1  # wrk threads of a row; tools/bench-every-core uses one per core
+
+# cpu_count LIST: how many CPUs a taskset-style list names ("0,1" -> 2, "0-7" -> 8,
+# "0-3,8-11" -> 8); fails on anything else.
+cpu_count() {
+  local n=0 part lo hi
+  [ -n "$1" ] || return 1
+  for part in ${1//,/ }; do
+    if [[ $part =~ ^([0-9]+)-([0-9]+)$ ]]; then
+      lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]}
+      [ "$lo" -le "$hi" ] || return 1
+      n=$((n + hi - lo + 1))
+    elif [[ $part =~ ^[0-9]+$ ]]; then
+      n=$((n + 1))
+    else
+      return 1
+    fi
+  done
+  echo "$n"
+}
 
 bench_need() {  # bench_need COMMAND PACKAGE: apt-get install PACKAGE when COMMAND is missing
   command -v "$1" >/dev/null 2>&1 && return 0
@@ -81,6 +101,13 @@ start_pinned() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+free_ports() {  # free_ports N: N distinct free ports, one a line, from one python3 (a slow start
+  # on a loaded machine: a second or more each)
+  python3 -S -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
 
 wait_port() {  # wait_port PORT PID: up to 10 s
   for _ in $(seq 1 200); do
@@ -99,6 +126,12 @@ descendants() {  # descendants PID: the PIDs of its children, grandchildren...
   done
 }
 
+alive() {  # alive PID: it runs (a zombie, exited but not yet reaped, does not)
+  local state
+  state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 cpu_ticks() {  # cpu_ticks PID...: utime + stime summed, in clock ticks (fields 14 and 15)
   local p sum=0 t
   for p in "$@"; do
@@ -108,10 +141,13 @@ cpu_ticks() {  # cpu_ticks PID...: utime + stime summed, in clock ticks (fields 
   echo "$sum"
 }
 
-# An nginx config's common head: one process (no master), files under DIR, no access log.
-nginx_conf_head() {  # nginx_conf_head DIR [WORKER_CONNECTIONS]
+# An nginx config's common head: one process (no master), files under DIR, no access log. With
+# WORKERS > 1: a master and WORKERS workers (nginx ignores worker_processes without a master).
+nginx_conf_head() {  # nginx_conf_head DIR [WORKER_CONNECTIONS [WORKERS]]
+  local procs="master_process off; worker_processes 1;"
+  [ "${3:-1}" -gt 1 ] && procs="master_process on; worker_processes $3;"
   cat <<EOT
-daemon off; master_process off; worker_processes 1;
+daemon off; $procs
 pid $1/nginx.pid; error_log $1/error.log warn;
 worker_rlimit_nofile $((${2:-1024} + 100));
 events { worker_connections ${2:-1024}; }
@@ -132,10 +168,18 @@ json_escape() {  # json_escape TEXT: for a JSON string; control characters becom
   printf '%s' "$s" | tr '\000-\037' ' '
 }
 
-row_error() {  # row_error ID MESSAGE: records that a row could not run
-  echo "$BENCH_ME: $1: $2" >&2
+# row_error ID MESSAGE: records that a row could not run. A row script may define
+# bench_error_hint ID, which may set bench_hint (e.g. to the log tail of a server that exited):
+# it is appended to the message.
+bench_hint=""
+row_error() {
+  local msg=$2
+  bench_hint=""
+  if declare -F bench_error_hint >/dev/null; then bench_error_hint "$1" || true; fi
+  [ -n "$bench_hint" ] && msg="$msg; $bench_hint"
+  echo "$BENCH_ME: $1: $msg" >&2
   [ -n "${BENCH_RESULTS:-}" ] &&
-    printf '{"id":"%s","error":"%s"}\n' "$1" "$(json_escape "$2")" >>"$BENCH_RESULTS"
+    printf '{"id":"%s","error":"%s"}\n' "$1" "$(json_escape "$msg")" >>"$BENCH_RESULTS"
   bench_failed=1
   return 0
 }
@@ -149,30 +193,43 @@ latency_us() {  # latency_us VALUE: wrk's "812.00us", "1.20ms", "2.01s" in micro
   }'
 }
 
-# bench ID URL PIDS [wrk args...]: warm-up, then a measured wrk run on the client core. PIDS
-# (quoted, space-separated) are the server-side processes whose CPU is counted; the first one is
-# the front (proxy) process, whose share is reported apart. Prints a human line, appends a JSON
-# result; on failure records the error and returns 1.
+# bench ID URL PIDS [wrk args...]: warm-up, then a measured wrk run (WRK_THREADS threads) on the
+# client core(s). PIDS (quoted, space-separated) are the server-side processes whose CPU is
+# counted; the front (proxy) processes, whose share is reported apart, are the first one, or all
+# those before a "|" when there is one ("MASTER WORKER1 WORKER2 | CHILD1 CHILD2"). Prints a human
+# line, appends a JSON result; on failure records the error and returns 1.
 bench() {
-  local id=$1 url=$2 pids=$3
+  local id=$1 url=$2 pids=${3//|/ } front=${3%% *}
+  [[ $3 == *"|"* ]] && front=${3%%|*}
   shift 3
   local out before_all before_front after_all after_front
-  if ! taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$@" "$url" \
-    >"$work/$id.warmup" 2>&1; then
+  if ! taskset -c "$CLIENT_CORE" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" \
+    "$@" "$url" >"$work/$id.warmup" 2>&1; then
     row_error "$id" "wrk warm-up failed: $(head -1 "$work/$id.warmup")"
     return 1
   fi
   # shellcheck disable=SC2086
   before_all=$(cpu_ticks $pids)
-  before_front=$(cpu_ticks ${pids%% *})
-  if ! out=$(taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
-    "$@" "$url" 2>&1); then
+  # shellcheck disable=SC2086
+  before_front=$(cpu_ticks $front)
+  if ! out=$(taskset -c "$CLIENT_CORE" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
+    -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" 2>&1); then
     row_error "$id" "wrk failed: $(head -1 <<<"$out")"
     return 1
   fi
+  # A server process that exited during the run (a crash) makes the row meaningless: wrk may
+  # still have counted requests, and the CPU of a vanished process reads as 0.
+  local p
+  for p in $pids; do
+    if ! alive "$p"; then
+      row_error "$id" "server process $p exited during the run"
+      return 1
+    fi
+  done
   # shellcheck disable=SC2086
   after_all=$(cpu_ticks $pids)
-  after_front=$(cpu_ticks ${pids%% *})
+  # shellcheck disable=SC2086
+  after_front=$(cpu_ticks $front)
   echo "$out" >"$work/$id.wrk"
   local rps requests p50 p99 non2xx sockerr
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -197,9 +254,10 @@ bench() {
     'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
   printf '%-14s %12s requests/s  p50 %9s µs  p99 %9s µs  CPU %8s µs/request (front %s)%s\n' \
     "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "${sockerr:+, socket errors $sockerr}"
-  [ -n "${BENCH_RESULTS:-}" ] && printf '{"id":"%s","rps":%s,"p50_us":%s,"p99_us":%s,"cpu_us_per_request":%s,"front_cpu_us_per_request":%s,"requests":%s,"socket_errors":%s,"seconds":%s,"connections":%s,"processes":%s}\n' \
+  [ -n "${BENCH_RESULTS:-}" ] && printf '{"id":"%s","rps":%s,"p50_us":%s,"p99_us":%s,"cpu_us_per_request":%s,"front_cpu_us_per_request":%s,"requests":%s,"socket_errors":%s,"seconds":%s,"connections":%s,"processes":%s,"front_processes":%s,"wrk_threads":%s}\n' \
     "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "$requests" "${sockerr:-0}" \
-    "$SECONDS_PER_RUN" "$CONNECTIONS" "$(wc -w <<<"$pids")" >>"$BENCH_RESULTS"
+    "$SECONDS_PER_RUN" "$CONNECTIONS" "$(wc -w <<<"$pids")" "$(wc -w <<<"$front")" \
+    "$WRK_THREADS" >>"$BENCH_RESULTS"
   return 0
 }
 
