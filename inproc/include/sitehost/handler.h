@@ -52,11 +52,12 @@
  * (see Re-entrancy).
  *
  * Re-entrancy: a server function never runs a callback before it returns (neither the calling
- * request's nor another request's) and never applies another request's queued calls. So an app
- * may guard its state with one ordinary, non-recursive mutex held around every server call and
- * inside every callback. It must not hold that mutex across a blocking call
- * (sitehost_request_read, sitehost_response_write_sync): the loop thread completes those and may
- * need the mutex for a callback meanwhile.
+ * request's nor another request's, on any loop) and never applies another request's queued
+ * calls. So an app may guard its state with one ordinary, non-recursive mutex held around every
+ * server call and inside every callback (this is also how the server serializes a serial app).
+ * It must not hold that mutex across a blocking call (sitehost_request_read,
+ * sitehost_response_write_sync): the request's loop thread completes those and may need the
+ * mutex for a callback meanwhile.
  *
  * Upgrades (1.2): a request offering one (sitehost_request_is_upgrade, e.g. a WebSocket handshake)
  * is accepted with sitehost_response_upgrade, which sends the 101; the request then carries raw
