@@ -27,14 +27,23 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }  // namespace
 
 Generation::Generation(const SiteConfig& config, Logger& log, uint64_t number,
-                       const sitehost_server_t* server, std::filesystem::path shadow_file)
+                       const sitehost_server_t* server, std::filesystem::path shadow_file,
+                       size_t loops)
     : log_(log),
       number_(number),
       site_name_(config.name),
       handler_(config.handler),
       planned_shadow_(std::move(shadow_file)),
-      identity_(identify_file(config.handler)) {
+      identity_(identify_file(config.handler)),
+      in_flight_(std::make_unique<Slot[]>(loops == 0 ? 1 : loops)),
+      loops_(loops == 0 ? 1 : loops) {
   build_site_info(config, server);
+}
+
+size_t Generation::in_flight() const {
+  int64_t sum = 0;
+  for (size_t i = 0; i < loops_; ++i) sum += in_flight_[i].value.load(std::memory_order_acquire);
+  return sum > 0 ? static_cast<size_t>(sum) : 0;
 }
 
 Generation::~Generation() {
@@ -184,12 +193,13 @@ void Generation::adopt(StartupResult result, const std::string& captured_stderr)
     library_ = std::move(result.library);
     entry_ = result.entry;
     app_ = result.app;
-    state_ = State::kReady;
+    serial_ = !result.entry.concurrent;
+    state_.store(State::kReady, std::memory_order_release);  // publishes the fields above
     return;
   }
   substatus_ = result.substatus;
   detail_ = describe_failure(std::move(result.message), captured_stderr);
-  state_ = State::kFailed;
+  state_.store(State::kFailed, std::memory_order_release);
 }
 
 void Generation::fail(int substatus, std::string detail) {
@@ -199,11 +209,11 @@ void Generation::fail(int substatus, std::string detail) {
   }
   substatus_ = substatus;
   detail_ = std::move(detail);
-  state_ = State::kFailed;
+  state_.store(State::kFailed, std::memory_order_release);
 }
 
 void Generation::shutdown() {
-  if (state_ == State::kReady && entry_.shutdown) entry_.shutdown(app_);
+  if (state() == State::kReady && entry_.shutdown) entry_.shutdown(app_);
   app_ = nullptr;
   library_.close();
   remove_shadow_file(shadow_);

@@ -2,16 +2,22 @@
 // number of requests it is serving. A site normally has one; a hot swap (step 4) keeps the old one
 // alive beside the new one until its last request finishes, so nothing here is per-site.
 //
-// Threads: the startup thread runs start() (load + init) and hands back a StartupResult; the loop
-// adopts it (adopt()) or, when the start overran startup_time_limit, marks the generation failed
-// itself (fail()); shutdown() runs on a shutdown thread once in_flight is 0. Everything else is
-// loop-thread only, except log_from_app (any thread).
+// Threads: the startup thread runs start() (load + init) and hands back a StartupResult; the
+// control thread adopts it (adopt()) or, when the start overran startup_time_limit, marks the
+// generation failed itself (fail()); shutdown() runs on a shutdown thread once in_flight is 0 on
+// every loop. The control thread owns the object (InprocSite holds it by shared_ptr) and is the
+// only writer of its state. Event-loop threads (InprocLane) read what the control thread
+// published before it stored the state with release (state(), substatus(), detail(), the entry
+// points, gate()), call the app (call_request) and count their own requests in their own slot
+// (acquire/release(lane)). log_from_app: any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sitehost/handler.h>
@@ -52,13 +58,45 @@ struct StartOptions {
   bool sweep_stale = false;
 };
 
+// The server-side serialization of an app that is not thread-safe (sitehost_handler_threading()
+// returned SITEHOST_THREADING_SERIAL, or absent, or a library built for ABI < 1.3): one mutex per
+// generation, held around every call into the app (the request entry point and every callback),
+// on whichever thread the call runs. The ABI guarantees that no server function runs a callback
+// before it returns, so the holder never needs it again inside its own call; enter() still
+// tolerates that (a no-op) rather than deadlocking. Blocking server calls (sync I/O) let go of it
+// while they wait (BlockingCall): the loop thread may need it to run another request's callback
+// before it can complete the blocked one.
+class SerialGate {
+ public:
+  // Any thread. False (and nothing taken) when this thread holds the gate already.
+  bool enter() {
+    if (held_here()) return false;
+    mutex_.lock();
+    holder_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    return true;
+  }
+  void leave() {
+    holder_.store(std::thread::id(), std::memory_order_relaxed);
+    mutex_.unlock();
+  }
+  // Exact for the calling thread: only this thread can store its own id.
+  bool held_here() const {
+    return holder_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::atomic<std::thread::id> holder_{};
+};
+
 class Generation {
  public:
   enum class State { kStarting, kReady, kFailed, kRetired };
 
   // `shadow_file`: where start() copies the library before loading it (see shadow_copy.h).
+  // `loops`: how many event loops may count requests on it (one in-flight slot each).
   Generation(const SiteConfig& config, Logger& log, uint64_t number,
-             const sitehost_server_t* server, std::filesystem::path shadow_file);
+             const sitehost_server_t* server, std::filesystem::path shadow_file, size_t loops);
   ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
@@ -72,13 +110,14 @@ class Generation {
   // unload and remove the shadow copy, on the thread that ran it.
   static void discard(StartupResult& result);
 
-  // --- loop thread --------------------------------------------------------------------------
+  // --- control thread -----------------------------------------------------------------------
   // Takes over a successful result (kReady) or records its failure (kFailed, 500.xx page detail
   // including what the app wrote to stderr and logged while starting).
   void adopt(StartupResult result, const std::string& captured_stderr);
   void fail(int substatus, std::string detail);
-  State state() const { return state_; }
-  bool ready() const { return state_ == State::kReady; }
+  // Any thread (acquire: what adopt/fail wrote before is visible).
+  State state() const { return state_.load(std::memory_order_acquire); }
+  bool ready() const { return state() == State::kReady; }
   uint64_t number() const { return number_; }
   int substatus() const { return substatus_; }
   const std::string& detail() const { return detail_; }
@@ -90,17 +129,32 @@ class Generation {
   // mapped; if init returns, discard() finds them gone).
   void remove_planned_shadow_files() const;
 
-  // The app's entry point for one request (any thread, once kReady).
+  // The app's entry point for one request (any thread, once kReady). The caller holds gate()
+  // when there is one (AppCall).
   void call_request(sitehost_request_t* req) const { entry_.request(app_, req); }
+  // Null when the app runs calls concurrently; else the gate every call into it must hold.
+  SerialGate* gate() const { return serial_ ? &gate_ : nullptr; }
+  bool serial() const { return serial_; }
 
-  size_t in_flight() const { return in_flight_; }
-  void acquire() { ++in_flight_; }
-  void release() { --in_flight_; }
+  // Requests on it, one counter per event loop: loop `lane` alone writes slot `lane` (a plain
+  // load + store, no locked instruction and no shared cache line on the request path); the
+  // control thread sums them. release() stores with release order and in_flight() loads with
+  // acquire, so a sum of 0 read after the last release also sees everything the loop did with
+  // the generation before it (the shutdown that follows cannot race the last callback).
+  void acquire(unsigned lane) {
+    auto& v = in_flight_[lane].value;
+    v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  void release(unsigned lane) {
+    auto& v = in_flight_[lane].value;
+    v.store(v.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+  }
+  size_t in_flight() const;  // control thread
 
   // --- shutdown thread (in_flight 0, no handler call running) -------------------------------
   // Calls the app's shutdown, dlcloses the library and removes the shadow copy.
   void shutdown();
-  void mark_retired() { state_ = State::kRetired; }
+  void mark_retired() { state_.store(State::kRetired, std::memory_order_release); }
 
   // --- any thread ---------------------------------------------------------------------------
   void log_from_app(int level, std::string_view message);
@@ -126,7 +180,7 @@ class Generation {
   const std::filesystem::path planned_shadow_;  // where start() copies to
   FileIdentity identity_;                       // of the library file (as created, then as loaded)
   std::filesystem::path shadow_;                // the loaded copy, removed at shutdown
-  State state_ = State::kStarting;
+  std::atomic<State> state_{State::kStarting};
   int substatus_ = 0;
   std::string detail_;
 
@@ -140,7 +194,13 @@ class Generation {
   Library library_;
   EntryPoints entry_;
   void* app_ = nullptr;
-  size_t in_flight_ = 0;
+  bool serial_ = true;  // set by adopt() from the library's declaration
+  mutable SerialGate gate_;
+  struct alignas(64) Slot {
+    std::atomic<int64_t> value{0};
+  };
+  std::unique_ptr<Slot[]> in_flight_;
+  const size_t loops_;
 
   mutable std::mutex log_mutex_;
   bool starting_ = true;     // log_from_app also keeps lines for the startup page

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "inproc/request_adapter.h"
 #include "inproc/shadow_copy.h"
 #include "shared/log/logger.h"
 #include "shared/site/metrics.h"
@@ -21,9 +22,8 @@ namespace sitehost::inproc {
 
 namespace {
 
-constexpr size_t kMaxWorkers = 64;             // allow_synchronous_io threads per site
-constexpr size_t kCaptureLimit = 32 * 1024;    // stderr kept from a start
-constexpr size_t kKeepCopyCapacity = 1 << 20;  // larger write copies are freed, not pooled
+constexpr size_t kMaxWorkers = 64;           // allow_synchronous_io threads per site
+constexpr size_t kCaptureLimit = 32 * 1024;  // stderr kept from a start
 
 // First line of a message, for one-line log entries.
 std::string_view first_line(std::string_view s) {
@@ -52,8 +52,10 @@ InprocSite::InprocSite(const SiteConfig& config, const SiteContext& context)
     : config_(config),
       loop_(context.loop),
       log_(*context.log),
-      loop_thread_(pthread_self()),
-      mailbox_(std::make_shared<Mailbox>(context.loop, &InprocSite::consume, this)) {
+      loops_(context.loops),
+      // Only post_call is used on this mailbox: it has no ops of its own to consume.
+      mailbox_(std::make_shared<Mailbox>(
+          context.loop, [](void*, LoopOp&) {}, nullptr)) {
   startup_timer_.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
   tick_timer_.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
   if (config_.shadow_copy_directory.empty()) {
@@ -63,7 +65,17 @@ InprocSite::InprocSite(const SiteConfig& config, const SiteContext& context)
     shadow_dir_ = config_.shadow_copy_directory;
   }
   shadow_token_ = fmt::format("{:08x}", std::random_device()());
-  if (context.metrics) metrics_ = &context.metrics->site(config_);
+  if (context.site_metrics)
+    metrics_ = context.site_metrics;
+  else if (context.metrics)
+    metrics_ = &context.metrics->site(config_);
+  // One lane per loop, made here so that the vector never changes while loops read it; each
+  // lane opens its handles on its own loop's thread at its first request.
+  const size_t count = loops_ ? loops_->count() : 1;
+  for (size_t i = 0; i < count; ++i)
+    lanes_.push_back(std::make_unique<InprocLane>(
+        *this, static_cast<unsigned>(i), loops_ ? loops_->loop(static_cast<unsigned>(i)) : loop_));
+  if (config_.allow_synchronous_io) pool_ = std::make_unique<WorkerPool>(kMaxWorkers);
 }
 
 InprocSite::~InprocSite() {
@@ -73,124 +85,102 @@ InprocSite::~InprocSite() {
   if (startup_ && startup_->capture) StderrCapture::process().close(startup_->capture);
 }
 
-void InprocSite::consume(void*, LoopOp& op) {
-  static_cast<RequestAdapter*>(op.target)->consume(op);
-}
-
 void InprocSite::start() {
   if (config_.preload && !current_ && !stopping_) start_generation(false);
 }
 
-// --- requests -----------------------------------------------------------------------------------
+// --- requests (any loop thread) -----------------------------------------------------------------
 
 void InprocSite::handle(Exchange& exchange) {
-  if (stopping_) {
-    exchange.respond_error({503, 0, "the site is stopping"});
+  const size_t index = exchange.loop_index();
+  lanes_[index < lanes_.size() ? index : 0]->handle(exchange);
+}
+
+void InprocSite::request_start() {
+  if (start_requested_.exchange(true, std::memory_order_acq_rel)) return;  // one on its way
+  mailbox_->post_call([this] {
+    start_requested_.store(false, std::memory_order_release);
+    if (!stopping_ && !current_ && !startup_) start_generation(false);
+  });
+}
+
+void InprocSite::request_poke() {
+  if (poke_requested_.exchange(true, std::memory_order_acq_rel)) return;
+  if (!mailbox_->post_call([this] {
+        // An exchange, not a store: it reads the flag the lanes set with release, so what they
+        // did before (their in-flight counts) is visible to the tick this schedules.
+        poke_requested_.exchange(false, std::memory_order_acq_rel);
+        poke();
+      }))
+    poke_requested_.store(false, std::memory_order_release);
+}
+
+void InprocSite::request_poll() {
+  mailbox_->post_call([this] {
+    if (watch_) watch_->poll();
+  });
+}
+
+HttpError InprocSite::failure_of(const Generation& generation) const {
+  return HttpError{500, generation.substatus(), generation.detail()};
+}
+
+// --- rounds through the loops (control thread) --------------------------------------------------
+
+void InprocSite::for_each_lane(std::function<void(InprocLane&)> fn, std::function<void()> then) {
+  const uint64_t id = next_round_++;
+  rounds_.push_back(Round{id, lanes_.size(), std::move(then)});
+  std::shared_ptr<Mailbox> back = mailbox_;
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    InprocLane* lane = lanes_[i].get();
+    // `this` stays valid: the stop waits for every round, and the mailbox drops the reply once
+    // it is closed.
+    auto task = [this, lane, fn, back, id] {
+      if (fn) fn(*lane);
+      back->post_call([this, id] { lane_done(id); });
+    };
+    bool posted = loops_ ? loops_->post(static_cast<unsigned>(i), std::move(task))
+                         : mailbox_->post_call(std::move(task));
+    // A loop that has stopped has no requests of ours left to wait for.
+    if (!posted) mailbox_->post_call([this, id] { lane_done(id); });
+  }
+}
+
+void InprocSite::lane_done(uint64_t round) {
+  for (auto it = rounds_.begin(); it != rounds_.end(); ++it) {
+    if (it->id != round) continue;
+    if (--it->remaining > 0) return;
+    std::function<void()> then = std::move(it->then);
+    rounds_.erase(it);
+    poke();  // a stop may be waiting for the rounds to end
+    if (then) then();
     return;
   }
-  if (watch_) watch_->poll();  // the safety net for a missed file event
-  if (current_ && current_->state() == Generation::State::kFailed) {
-    // Cheap until the library changes (the watch restarts it once the new file has settled).
-    exchange.respond_error(failure_of(*current_));
-    return;
-  }
-  if (!current_) start_generation(false);
-  RequestAdapter& adapter = acquire(exchange);
-  if (current_->state() == Generation::State::kStarting) {
-    adapter.waiting = true;
-    adapter.next = nullptr;
-    adapter.prev = waiting_tail_;
-    if (waiting_tail_)
-      waiting_tail_->next = &adapter;
-    else
-      waiting_head_ = &adapter;
-    waiting_tail_ = &adapter;
-    return;
-  }
-  dispatch(adapter);
 }
 
-RequestAdapter& InprocSite::acquire(Exchange& exchange) {
-  RequestAdapter* adapter = free_adapters_;
-  if (adapter) {
-    free_adapters_ = adapter->next;
-  } else {
-    adapters_.push_back(std::make_unique<RequestAdapter>(*this));
-    adapter = adapters_.back().get();
-  }
-  adapter->next = adapter->prev = nullptr;
-  adapter->attach(exchange);
-  return *adapter;
+void InprocSite::publish(const std::shared_ptr<Generation>& generation) {
+  current_ = generation;
+  serving_.store(generation.get(), std::memory_order_release);
 }
 
-void InprocSite::dispatch(RequestAdapter& adapter) {
-  const RequestInfo& request = adapter.info();
-  const uint64_t limit = config_.max_request_body_size;
-  if (limit != 0 && request.content_length && *request.content_length > limit) {
-    std::string detail = fmt::format("Content-Length {} exceeds max_request_body_size ({} bytes)",
-                                     *request.content_length, limit);
-    adapter.reject({413, 0, detail});
-    return;
-  }
-  Generation& generation = *current_;
-  adapter.begin(generation);
-  if (config_.allow_synchronous_io) {
-    if (!pool_) pool_ = std::make_unique<WorkerPool>(kMaxWorkers);
-    pool_->submit(&InprocSite::run_on_worker, &adapter);
-    return;
-  }
-  generation.call_request(adapter.abi());
-  adapter.handler_returned();
+void InprocSite::keep_until_fenced(std::shared_ptr<Generation> generation) {
+  if (!generation) return;
+  Generation* raw = generation.get();
+  unfenced_.push_back(std::move(generation));
+  for_each_lane({}, [this, raw] {
+    std::erase_if(unfenced_, [raw](const auto& g) { return g.get() == raw; });
+  });
 }
 
-void InprocSite::run_on_worker(void* adapter) {
-  static_cast<RequestAdapter*>(adapter)->run_handler_on_worker();
+size_t InprocSite::waiting_requests() const {
+  int64_t sum = 0;
+  for (const auto& lane : lanes_) sum += lane->waiting();
+  return sum > 0 ? static_cast<size_t>(sum) : 0;
 }
 
-void InprocSite::adapter_done(RequestAdapter& adapter) {
-  Generation* generation = adapter.generation();
-  if (generation) generation->release();
-  adapter.waiting = false;
-  adapter.prev = nullptr;
-  adapter.next = free_adapters_;
-  free_adapters_ = &adapter;
-  // A replaced generation may now be free to go.
-  if (stopping_ || (generation && generation != current_.get())) poke();
-}
-
-void InprocSite::cancel_waiting(RequestAdapter& adapter) {
-  if (adapter.prev)
-    adapter.prev->next = adapter.next;
-  else
-    waiting_head_ = adapter.next;
-  if (adapter.next)
-    adapter.next->prev = adapter.prev;
-  else
-    waiting_tail_ = adapter.prev;
-  adapter.abandon_waiting();
-}
-
-WriteRecord* InprocSite::take_write_record() {
-  WriteRecord* record = free_write_records_;
-  if (record) {
-    free_write_records_ = record->next_free;
-  } else {
-    write_records_.push_back(std::make_unique<WriteRecord>());
-    record = write_records_.back().get();
-  }
-  record->next_free = nullptr;
-  return record;
-}
-
-void InprocSite::recycle_write_record(WriteRecord* record) {
-  if (record->copy.capacity() > kKeepCopyCapacity)
-    std::string().swap(record->copy);
-  else
-    record->copy.clear();
-  record->adapter = nullptr;
-  record->cb = nullptr;
-  record->next_free = free_write_records_;
-  free_write_records_ = record;
+// The start is over (ready or failed): every loop serves or answers what waits there.
+void InprocSite::wake_lanes() {
+  for_each_lane([](InprocLane& lane) { lane.serve_waiting(); }, {});
 }
 
 // --- starting the app -------------------------------------------------------------------------
@@ -199,8 +189,8 @@ void InprocSite::start_generation(bool replacement) {
   const uint64_t number = ++generations_started_;
   auto generation = std::make_shared<Generation>(
       config_, log_, number, server_table(),
-      shadow_dir_ / shadow_file_name(shadow_token_, number, config_.handler));
-  if (!replacement) current_ = generation;
+      shadow_dir_ / shadow_file_name(shadow_token_, number, config_.handler), lanes_.size());
+  if (!replacement) publish(generation);  // every loop's requests wait for it from now on
   if (!watch_) {
     watch_ = std::make_unique<HandlerWatch>(
         loop_, config_.handler,
@@ -255,13 +245,12 @@ void InprocSite::on_started(const std::shared_ptr<Generation>& generation, Start
       log_.info("site {}: app started in {} ms (generation {}, handler ABI {}.{})", config_.name,
                 uv_now(loop_) - began_ms, generation->number(),
                 SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
-      serve_waiting();
     } else {
       log_.error("site {}: app failed to start (500.{}): {}", config_.name, generation->substatus(),
                  first_line(generation->detail()));
       record_error(*generation);
-      reject_waiting();
     }
+    wake_lanes();  // the requests waiting on every loop are served or get the 500.3x page
     report_first_start(*generation);
   }
   after_start();
@@ -308,39 +297,41 @@ void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generatio
 }
 
 void InprocSite::on_startup_timeout(uv_timer_t* timer) {
-  auto* self = static_cast<InprocSite*>(timer->data);
-  if (!self || !self->startup_ || !self->startup_->job->abandon()) return;  // result on its way
+  if (auto* self = static_cast<InprocSite*>(timer->data)) self->startup_timed_out();
+}
+
+void InprocSite::startup_timed_out() {
+  if (!startup_ || !startup_->job->abandon()) return;  // result on its way
   // Detached: the job cleans up after itself (shutdown, dlclose, shadow copy) if init returns.
-  std::unique_ptr<Startup> startup = std::move(self->startup_);
+  std::unique_ptr<Startup> startup = std::move(startup_);
   StderrCapture::process().close(startup->capture);
   std::string captured = startup->capture->text();
   Generation& generation = *startup->generation;
   generation.remove_planned_shadow_files();  // nothing is left behind if init never returns
-  const SiteConfig& config = self->config_;
   std::string detail = generation.describe_failure(
       fmt::format("{}: the application did not start within startup_time_limit ({} ms): "
                   "sitehost_handler_init (or the library's constructors) did not return",
-                  config.handler.string(), config.startup_time_limit.count()),
+                  config_.handler.string(), config_.startup_time_limit.count()),
       captured);
   generation.fail(37, std::move(detail));
-  self->record_error(generation);
+  record_error(generation);
   if (startup->replacement) {
-    ++self->swap_failures_;
-    if (self->metrics_) self->metrics_->hot_swaps_failed.fetch_add(1, std::memory_order_relaxed);
-    self->rejected_ = generation.identity();
-    self->log_.error(
+    ++swap_failures_;
+    if (metrics_) metrics_->hot_swaps_failed.fetch_add(1, std::memory_order_relaxed);
+    rejected_ = generation.identity();
+    log_.error(
         "site {}: hot swap failed (500.37): generation {} did not start within "
         "startup_time_limit ({} ms); generation {} keeps serving",
-        config.name, generation.number(), config.startup_time_limit.count(),
-        self->current_ ? self->current_->number() : 0);
+        config_.name, generation.number(), config_.startup_time_limit.count(),
+        current_ ? current_->number() : 0);
   } else {
-    self->log_.error("site {}: app did not start within startup_time_limit ({} ms) (500.37)",
-                     config.name, config.startup_time_limit.count());
-    self->reject_waiting();
-    self->report_first_start(generation);
+    log_.error("site {}: app did not start within startup_time_limit ({} ms) (500.37)",
+               config_.name, config_.startup_time_limit.count());
+    wake_lanes();  // the failure is published (current_): waiting requests get the 500.37 page
+    report_first_start(generation);
   }
-  self->after_start();
-  self->poke();
+  after_start();
+  poke();
 }
 
 // A change or a reload that arrived while a start ran is dealt with once it is over.
@@ -355,36 +346,6 @@ void InprocSite::after_start() {
     recheck_ = false;
     if (watch_) watch_->changed();  // reported again once settled
   }
-}
-
-void InprocSite::serve_waiting() {
-  while (RequestAdapter* adapter = waiting_head_) {
-    waiting_head_ = adapter->next;
-    if (waiting_head_)
-      waiting_head_->prev = nullptr;
-    else
-      waiting_tail_ = nullptr;
-    adapter->waiting = false;
-    adapter->next = adapter->prev = nullptr;
-    dispatch(*adapter);
-  }
-}
-
-void InprocSite::reject_waiting() {
-  while (RequestAdapter* adapter = waiting_head_) {
-    waiting_head_ = adapter->next;
-    if (waiting_head_)
-      waiting_head_->prev = nullptr;
-    else
-      waiting_tail_ = nullptr;
-    adapter->waiting = false;
-    adapter->next = adapter->prev = nullptr;
-    adapter->reject(failure_of(*current_));
-  }
-}
-
-HttpError InprocSite::failure_of(const Generation& generation) const {
-  return HttpError{500, generation.substatus(), generation.detail()};
 }
 
 void InprocSite::record_error(const Generation& generation) {
@@ -436,8 +397,9 @@ void InprocSite::on_file_settled(const FileIdentity& identity) {
 
 void InprocSite::replace() {
   if (current_->state() == Generation::State::kFailed) {
-    // Nothing serves: start afresh, requests wait for it as for the first start.
-    current_.reset();
+    // Nothing serves: start afresh, requests wait for it as for the first start. The failed one
+    // stays until no loop can be reading its page any more.
+    keep_until_fenced(std::move(current_));
     start_generation(false);
     return;
   }
@@ -445,7 +407,8 @@ void InprocSite::replace() {
 }
 
 void InprocSite::swap_to(const std::shared_ptr<Generation>& generation) {
-  std::shared_ptr<Generation> old = std::exchange(current_, generation);
+  std::shared_ptr<Generation> old = current_;
+  publish(generation);  // the one switch: every loop's next request goes to it
   ++swaps_;
   if (metrics_) metrics_->hot_swaps_ok.fetch_add(1, std::memory_order_relaxed);
   rejected_ = {};
@@ -461,10 +424,19 @@ void InprocSite::swap_to(const std::shared_ptr<Generation>& generation) {
 // -------------------------------------------------------------------------
 
 void InprocSite::drain(std::shared_ptr<Generation> generation) {
-  if (!generation->ready()) return;  // failed: nothing was loaded
+  if (!generation->ready()) {  // failed: nothing was loaded
+    keep_until_fenced(std::move(generation));
+    return;
+  }
   auto draining = std::make_unique<Draining>();
   draining->site = this;
   draining->generation = std::move(generation);
+  // Its counts mean something once every loop has seen the switch (see the top of the header).
+  Draining* raw = draining.get();
+  for_each_lane({}, [this, raw] {
+    for (auto& d : draining_)
+      if (d.get() == raw) d->fenced = true;
+  });
   draining->timer.init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, draining.get());
   if (draining->timer)
     uv_timer_start(draining->timer.get(), &InprocSite::on_drain_timeout,
@@ -479,26 +451,28 @@ void InprocSite::on_drain_timeout(uv_timer_t* timer) {
 }
 
 void InprocSite::abort_requests_on(Draining& draining) {
-  const Generation* generation = draining.generation.get();
-  std::vector<RequestAdapter*> running;
-  for (const auto& adapter : adapters_)
-    if (adapter->serving(generation)) running.push_back(adapter.get());
-  if (running.empty()) return;
+  const Generation& generation = *draining.generation;
+  const size_t running = generation.in_flight();
+  if (running == 0) return;
   const auto limit = config_.shutdown_time_limit.count();
   log_.warn(
       "site {}: {} request(s) still running on generation {} after shutdown_time_limit "
       "({} ms): aborting them before it is unloaded (it stays loaded until the app has "
       "finished each)",
-      config_.name, running.size(), generation->number(), limit);
-  aborted_requests_ += running.size();
+      config_.name, running, generation.number(), limit);
+  aborted_requests_ += running;
+  // HttpError only views its detail: each loop's task owns a copy of the text.
   std::string detail = fmt::format(
-      "the request was still running {} ms (shutdown_time_limit) after a new version of the "
-      "application replaced the one serving it",
+      "the request was still running {} ms (shutdown_time_limit) after a new version "
+      "of the application replaced the one serving it",
       limit);
-  // The generation stays loaded until the app has finished each of them (its abort callback
-  // usually does); adapter_done brings us back.
-  for (RequestAdapter* adapter : running) adapter->force_abort(HttpError{503, 0, detail});
-  poke();
+  // Each on its own loop; adapter_done there brings us back as they finish.
+  const uint64_t number = generation.number();
+  for_each_lane(
+      [number, detail](InprocLane& lane) {
+        lane.abort_requests_on(number, HttpError{503, 0, detail});
+      },
+      {});
 }
 
 void InprocSite::retire(std::shared_ptr<Generation> generation) {
@@ -535,7 +509,7 @@ void InprocSite::on_tick(uv_timer_t* timer) {
   if (!self) return;
   self->tick_scheduled_ = false;
   for (auto it = self->draining_.begin(); it != self->draining_.end();) {
-    if ((*it)->generation->in_flight() == 0) {
+    if ((*it)->fenced && (*it)->generation->in_flight() == 0) {
       self->retire(std::move((*it)->generation));
       it = self->draining_.erase(it);  // closes its timer
     } else {
@@ -547,16 +521,36 @@ void InprocSite::on_tick(uv_timer_t* timer) {
 
 void InprocSite::stop(std::function<void()> done) {
   stopping_ = true;
+  stopping_flag_.store(true, std::memory_order_release);
   stop_done_ = std::move(done);
+  // A handle() that passed its stopping() check before the store above is over once this round
+  // is: from then on the lanes' counts only go down.
+  for_each_lane({}, {});
   poke();
 }
 
+// From the tick timer only: finish_stop may destroy *this, which must not happen inside the
+// mailbox's own callback (a round's reply).
 void InprocSite::advance_stop() {
+  if (!rounds_.empty()) return;  // lane_done brings us back
+  if (lanes_closing_) {
+    finish_stop();  // the round that closed every lane is over
+    return;
+  }
+  if (!stop_generations()) return;
+  // Every lane closes its handles on its own loop; the end of that round finishes the stop.
+  lanes_closing_ = true;
+  for_each_lane([](InprocLane& lane) { lane.close(); }, {});
+}
+
+// True once nothing of the app is left: no start, no waiting request, no generation, no pool.
+bool InprocSite::stop_generations() {
   if (startup_) {
     // Requests waiting for the start are in flight: let it end (bounded by startup_time_limit).
     // With none (always so for a replacement), nothing needs the app: give up on the start; its
     // thread shuts the app down itself if init ever returns.
-    if ((!startup_->replacement && waiting_head_) || !startup_->job->abandon()) return;
+    if ((!startup_->replacement && waiting_requests() > 0) || !startup_->job->abandon())
+      return false;
     std::unique_ptr<Startup> startup = std::move(startup_);
     uv_timer_stop(startup_timer_.get());
     StderrCapture::process().close(startup->capture);
@@ -569,19 +563,24 @@ void InprocSite::advance_stop() {
     } else {
       log_.info("site {}: stopped while the app was starting; it is shut down if its init returns",
                 config_.name);
-      current_.reset();
+      keep_until_fenced(current_);
+      publish(nullptr);
+      return false;  // after that round
     }
   }
-  if (waiting_head_) return;
+  if (waiting_requests() > 0) return false;
   if (current_) {
-    if (current_->ready()) {
-      if (current_->in_flight() > 0) return;  // adapter_done brings us back
-      retire(std::move(current_));
-    }
-    current_.reset();  // failed: nothing loaded here (an abandoned start owns its own copy)
+    if (current_->ready() && current_->in_flight() > 0) return false;  // adapter_done: back here
+    std::shared_ptr<Generation> last = current_;
+    publish(nullptr);
+    if (last->ready())
+      retire(std::move(last));
+    else
+      keep_until_fenced(std::move(last));  // failed: nothing loaded here
+    return false;                          // after the round(s)
   }
   // Replaced generations finish (or are aborted after shutdown_time_limit); on_tick retires them.
-  if (!draining_.empty() || !retiring_.empty()) return;
+  if (!draining_.empty() || !retiring_.empty() || !unfenced_.empty()) return false;
   if (pool_) {
     if (!pool_stop_job_) {
       WorkerPool* pool = pool_.get();
@@ -593,10 +592,14 @@ void InprocSite::advance_stop() {
             poke();
           });
     }
-    return;
+    return false;
   }
-  // Everything is down: close our handles (their memory goes in their close callbacks) and
-  // report. `done` may destroy *this: nothing after it.
+  return true;
+}
+
+// Everything is down and every lane closed: close our handles (their memory goes in their close
+// callbacks) and report. `done` may destroy *this: nothing after it.
+void InprocSite::finish_stop() {
   log_.info("site {}: stopped", config_.name);
   watch_.reset();
   mailbox_->close();
@@ -636,7 +639,7 @@ SiteStatus InprocSite::status() const {
     s.generation = current_->number();
     s.in_flight = current_->in_flight();
   }
-  for (const RequestAdapter* a = waiting_head_; a; a = a->next) ++s.waiting;
+  s.waiting = waiting_requests();
   if (startup_ && startup_->replacement) s.swapping_to = startup_->generation->number();
   s.old_generations = draining_.size() + retiring_.size();
   for (const auto& d : draining_) s.old_in_flight += d->generation->in_flight();

@@ -122,6 +122,12 @@ bool load_handler(const std::filesystem::path& file, Library& library, EntryPoin
                              SITEHOST_HANDLER_ABI_MAJOR, SITEHOST_HANDLER_ABI_MINOR)};
     return false;
   }
+  // Optional. Libraries built before 1.3 cannot know the threading contract (several loops
+  // calling at once): they are serial whatever they export.
+  entry.threading = reinterpret_cast<sitehost_handler_threading_fn>(
+      library.symbol(SITEHOST_HANDLER_SYMBOL_THREADING));
+  entry.concurrent = SITEHOST_HANDLER_ABI_VERSION_MINOR(entry.library_abi) >= 3 &&
+                     entry.threading && entry.threading() == SITEHOST_THREADING_CONCURRENT;
   return true;
 }
 

@@ -43,6 +43,11 @@ struct EntryPoints {
   sitehost_handler_request_fn request = nullptr;
   sitehost_handler_shutdown_fn shutdown = nullptr;
   uint32_t library_abi = 0;  // what abi_version() returned
+  // The optional sitehost_handler_threading() (ABI 1.3), asked once at load. True only when a
+  // library built for 1.3 or later declares SITEHOST_THREADING_CONCURRENT; every other library
+  // gets its calls serialized by the server (Generation::gate()).
+  sitehost_handler_threading_fn threading = nullptr;
+  bool concurrent = false;
 };
 
 // Why a load failed: the sub-status of a 500 (38 not found, 32 wrong build, 33 not a handler

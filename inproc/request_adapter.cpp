@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "inproc/generation.h"
-#include "inproc/inproc_site.h"
+#include "inproc/inproc_lane.h"
 #include "shared/http/field_rules.h"
 #include "shared/log/logger.h"
 
@@ -183,9 +183,46 @@ const sitehost_server_t* server_table() {
   return &kServerTable;
 }
 
-// --- the site's side ----------------------------------------------------------------------------
+// --- serial apps ------------------------------------------------------------------------------
 
-RequestAdapter::RequestAdapter(InprocSite& site) : site_(site) {
+AppCall::AppCall(const Generation* generation) {
+  SerialGate* gate = generation ? generation->gate() : nullptr;
+  if (gate && gate->enter()) gate_ = gate;
+}
+
+AppCall::~AppCall() {
+  if (gate_) gate_->leave();
+}
+
+namespace {
+
+// Around a blocking server call (sync I/O) made from inside a call into a serial app: lets go of
+// the gate while it waits, so the loop can run other requests' callbacks meanwhile (it may have
+// to before it can complete this call), and takes it back before returning to the app.
+class BlockingCall {
+ public:
+  explicit BlockingCall(const Generation* generation) {
+    SerialGate* gate = generation ? generation->gate() : nullptr;
+    if (gate && gate->held_here()) {
+      gate_ = gate;
+      gate_->leave();
+    }
+  }
+  ~BlockingCall() {
+    if (gate_) gate_->enter();
+  }
+  BlockingCall(const BlockingCall&) = delete;
+  BlockingCall& operator=(const BlockingCall&) = delete;
+
+ private:
+  SerialGate* gate_ = nullptr;
+};
+
+}  // namespace
+
+// --- the lane's side ----------------------------------------------------------------------------
+
+RequestAdapter::RequestAdapter(InprocLane& lane) : site_(lane) {
   handle_.abi.server = server_table();
   handle_.abi.data = nullptr;
   handle_.owner = this;
@@ -228,7 +265,7 @@ void RequestAdapter::attach(Exchange& exchange) {
 
 void RequestAdapter::begin(Generation& generation) {
   generation_ = &generation;
-  generation.acquire();
+  generation.acquire(site_.index());
   refs_ = 2;  // the handler call + the app's finish
 }
 
@@ -240,7 +277,10 @@ void RequestAdapter::reject(const HttpError& error) {
 }
 
 void RequestAdapter::run_handler_on_worker() {
-  generation_->call_request(abi());
+  {
+    AppCall call(generation_);
+    generation_->call_request(abi());
+  }
   // From here on the request may already be recycled for another exchange except for the
   // handler's reference, which the loop drops when it sees this op.
   post([](LoopOp& op) { op.kind = kHandlerReturned; });
@@ -326,7 +366,10 @@ void RequestAdapter::consume(LoopOp& op) {
                         copy ? &op.text1 : nullptr);
       if (rc != 0 && cb) {
         ++refs_;
-        cb(abi(), rc, op.arg);
+        {
+          AppCall call(generation_);
+          cb(abi(), rc, op.arg);
+        }
         unref();
       }
       break;
@@ -345,7 +388,10 @@ void RequestAdapter::consume(LoopOp& op) {
       int rc = do_read_start(cb);
       if (rc != 0) {
         ++refs_;
-        cb(abi(), rc, nullptr);
+        {
+          AppCall call(generation_);
+          cb(abi(), rc, nullptr);
+        }
         unref();
       }
       break;
@@ -480,7 +526,10 @@ void RequestAdapter::write_done(WriteRecord* record, int status) {
     sitehost_write_cb cb = record->cb;
     void* arg = record->arg;
     site_.recycle_write_record(record);
-    if (cb) cb(abi(), code, arg);  // the write's own reference is still held here
+    if (cb) {
+      AppCall call(generation_);
+      cb(abi(), code, arg);  // the write's own reference is still held here
+    }
   }
   unref();
 }
@@ -506,8 +555,13 @@ int RequestAdapter::write_sync(const char* data, size_t len) {
     sync_write_pending_ = false;
     return rc;
   }
+  lock.unlock();
+  BlockingCall blocking(generation_);  // not under sync_mutex_: the gate comes first
+  lock.lock();
   sync_cv_.wait(lock, [this] { return !sync_write_pending_; });
-  return sync_write_status_;
+  int status = sync_write_status_;
+  lock.unlock();  // before the gate is taken back (BlockingCall's destructor)
+  return status;
 }
 
 void RequestAdapter::do_write_sync(const char* data, size_t len) {
@@ -605,7 +659,10 @@ void RequestAdapter::deliver_upgrade_request_eof() {
       finish_called_.load(std::memory_order_acquire) || read_mode_ != ReadMode::kAsync || !read_cb_)
     return;
   ++refs_;
-  read_cb_(abi(), exchange_ ? SITEHOST_EOF : SITEHOST_E_ABORTED, nullptr);
+  {
+    AppCall call(generation_);
+    read_cb_(abi(), exchange_ ? SITEHOST_EOF : SITEHOST_E_ABORTED, nullptr);
+  }
   unref();
 }
 
@@ -660,6 +717,8 @@ ssize_t RequestAdapter::read_sync(char* buf, size_t len) {
   if (!sync_allowed_) return SITEHOST_E_SYNC_IO;
   if (on_loop()) return SITEHOST_E_DEADLOCK;
   if (!buf && len) return SITEHOST_E_INVAL;
+  BlockingCall blocking(
+      generation_);  // declared first: the lock below goes before the gate returns
   std::unique_lock lock(sync_mutex_);
   if (!sync_read_started_) {
     sync_read_started_ = true;
@@ -749,7 +808,10 @@ void RequestAdapter::on_body_data(std::string_view chunk) {
   }
   if (read_cb_) {
     ++refs_;
-    read_cb_(abi(), static_cast<ssize_t>(chunk.size()), chunk.data());
+    {
+      AppCall call(generation_);
+      read_cb_(abi(), static_cast<ssize_t>(chunk.size()), chunk.data());
+    }
     unref();
   }
 }
@@ -775,7 +837,10 @@ void RequestAdapter::deliver_body_status(int code) {
   }
   if (read_cb_) {
     ++refs_;
-    read_cb_(abi(), code, nullptr);
+    {
+      AppCall call(generation_);
+      read_cb_(abi(), code, nullptr);
+    }
     unref();
   }
 }
@@ -823,7 +888,10 @@ void RequestAdapter::fire_abort() {
   if (!abort_cb_ || abort_fired_ || finish_called_.load(std::memory_order_acquire)) return;
   abort_fired_ = true;
   ++refs_;
-  abort_cb_(abi());
+  {
+    AppCall call(generation_);
+    abort_cb_(abi());
+  }
   unref();
 }
 

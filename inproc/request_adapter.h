@@ -2,17 +2,22 @@
 // over an Exchange. Adapters are pooled by their site and reused request after request, so the
 // hot path (handler on the loop thread) allocates nothing.
 //
-// Threads: the ABI functions may be called from any thread. On the loop thread they act at once;
-// elsewhere they post a LoopOp to the site's mailbox (copying what the caller may free) and the
-// loop applies it. A loop-thread call on a request with ops still queued is queued behind them
-// (per-request order); a call never drains the mailbox, so it never runs another request's
-// callbacks (an app holding one lock around its calls and callbacks cannot deadlock itself).
-// Everything not marked otherwise is loop-thread state.
+// Threads: an adapter belongs to one lane (InprocLane: the site's request path on one event loop)
+// and "the loop" below is that lane's loop. The ABI functions may be called from any thread. On
+// the loop thread they act at once; elsewhere they post a LoopOp to the lane's mailbox (copying
+// what the caller may free) and the loop applies it. A loop-thread call on a request with ops still
+// queued is queued behind them (per-request order); a call never drains the mailbox, so it never
+// runs another request's callbacks (an app holding one lock around its calls and callbacks cannot
+// deadlock itself). Everything not marked otherwise is loop-thread state.
 //
 // Lifetime: an adapter is released back to the pool when three things are over: the handler call
 // (it may run on a worker), the app's sitehost_response_finish, and every write the app is owed a
 // callback for. Each app callback runs with a reference held, so a generation is never shut down
 // while app code runs on the loop.
+//
+// Serial apps (Generation::gate()): every call into the app made here (the entry point on a
+// worker, every callback) holds the generation's gate (AppCall); the blocking calls let go of it
+// while they wait (BlockingCall).
 #pragma once
 
 #include <atomic>
@@ -28,12 +33,26 @@
 
 namespace sitehost::inproc {
 
-class InprocSite;
+class InprocLane;
 class Generation;
 class RequestAdapter;
+class SerialGate;
+
+// Holds a serial app's gate for the duration of one call into the app; nothing for a concurrent
+// app (gate null). Any thread.
+class AppCall {
+ public:
+  explicit AppCall(const Generation* generation);
+  ~AppCall();
+  AppCall(const AppCall&) = delete;
+  AppCall& operator=(const AppCall&) = delete;
+
+ private:
+  SerialGate* gate_ = nullptr;
+};
 
 // One write the adapter must see completed (a callback is owed, or it holds a copy of the bytes,
-// or a worker is blocked on it). Pooled by the site.
+// or a worker is blocked on it). Pooled by the lane.
 struct WriteRecord {
   RequestAdapter* adapter = nullptr;
   sitehost_write_cb cb = nullptr;
@@ -48,7 +67,7 @@ const sitehost_server_t* server_table();
 
 class RequestAdapter final : public BodyReader {
  public:
-  explicit RequestAdapter(InprocSite& site);
+  explicit RequestAdapter(InprocLane& lane);
   RequestAdapter(const RequestAdapter&) = delete;
   RequestAdapter& operator=(const RequestAdapter&) = delete;
 
@@ -60,12 +79,13 @@ class RequestAdapter final : public BodyReader {
   }
   sitehost_request_t* abi() { return &handle_.abi; }
 
-  // --- the site (loop thread) --------------------------------------------------------------
+  // --- the lane (loop thread) --------------------------------------------------------------
   // Takes a new exchange: resets every per-request field and installs the abort handler.
   void attach(Exchange& exchange);
   Exchange* exchange() const { return exchange_; }
   const RequestInfo& info() const { return *info_; }
-  // Binds the request to the generation about to handle it (references: handler + app).
+  // Binds the request to the generation about to handle it (references: handler + app) and
+  // counts it in the generation's slot for this lane.
   void begin(Generation& generation);
   Generation* generation() const { return generation_; }
   // Whether this adapter holds a request dispatched to `generation` that is not over yet.
@@ -89,7 +109,7 @@ class RequestAdapter final : public BodyReader {
   // An op another thread posted for this request.
   void consume(LoopOp& op);
 
-  // Pool and waiting-list links, the site's to use.
+  // Pool and waiting-list links, the lane's to use.
   RequestAdapter* next = nullptr;
   RequestAdapter* prev = nullptr;
   bool waiting = false;
@@ -174,7 +194,7 @@ class RequestAdapter final : public BodyReader {
   void fire_abort();
   void unref();
 
-  InprocSite& site_;
+  InprocLane& site_;  // the lane: this loop's part of the site
   Handle handle_{};
   Exchange* exchange_ = nullptr;  // null once the app finished, or cut by force_abort
   // After force_abort: the exchange answered but held for its views (RequestInfo) until the app

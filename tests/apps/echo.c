@@ -8,6 +8,7 @@
 #include <sitehost/handler.h>
 
 SITEHOST_HANDLER_DEFINE_ABI_VERSION()
+SITEHOST_HANDLER_DEFINE_THREADING(SITEHOST_THREADING_CONCURRENT) /* no shared mutable state */
 
 enum { kHigh = 1024 * 1024, kLow = 256 * 1024 };
 

@@ -3,6 +3,7 @@
 #include <sitehost/handler.h>
 
 SITEHOST_HANDLER_DEFINE_ABI_VERSION()
+SITEHOST_HANDLER_DEFINE_THREADING(SITEHOST_THREADING_CONCURRENT) /* no shared mutable state */
 
 static const char kBody[] = "Hello, World!";
 

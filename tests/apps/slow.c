@@ -8,6 +8,7 @@
 #include "app_timers.h"
 
 SITEHOST_HANDLER_DEFINE_ABI_VERSION()
+SITEHOST_HANDLER_DEFINE_THREADING(SITEHOST_THREADING_CONCURRENT) /* no shared mutable state */
 
 typedef struct {
   sitehost_request_t* req;

@@ -7,6 +7,7 @@
 #include <sitehost/handler.h>
 
 SITEHOST_HANDLER_DEFINE_ABI_VERSION()
+SITEHOST_HANDLER_DEFINE_THREADING(SITEHOST_THREADING_CONCURRENT) /* no shared mutable state */
 
 int sitehost_handler_init(const sitehost_site_info_t* info, void** app, char* error,
                           size_t error_size) {

@@ -14,6 +14,7 @@
 #endif
 
 SITEHOST_HANDLER_DEFINE_ABI_VERSION()
+SITEHOST_HANDLER_DEFINE_THREADING(SITEHOST_THREADING_CONCURRENT) /* no shared mutable state */
 
 static const char kBody[] = "version " VERSION "\n";
 

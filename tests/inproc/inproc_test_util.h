@@ -4,6 +4,7 @@
 
 #include <elf.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -43,11 +44,19 @@ struct InprocSiteSpec {
   std::string extra;  // more TOML lines for the site
 };
 
+// `[server] event_loops = N` from SITEHOST_TEST_EVENT_LOOPS=N (to run the whole suite on several
+// loops), unless the test set event_loops itself.
+inline std::string test_event_loops(const std::string& server_extra) {
+  const char* loops = std::getenv("SITEHOST_TEST_EVENT_LOOPS");
+  if (!loops || !*loops || server_extra.find("event_loops") != std::string::npos) return {};
+  return std::string("event_loops = ") + loops + "\n";
+}
+
 // A config with every site bound to 127.0.0.1:port (told apart by path).
 inline std::string inproc_config(uint16_t port, const std::filesystem::path& physical,
                                  const std::vector<InprocSiteSpec>& sites,
                                  const std::string& server_extra = "detailed_errors = true\n") {
-  std::string toml = "[server]\n" + server_extra + "\n";
+  std::string toml = "[server]\n" + server_extra + "\n" + test_event_loops(server_extra);
   for (const auto& s : sites) {
     toml += "[[site]]\nname = \"" + s.name +
             "\"\nbindings = [\"http://127.0.0.1:" + std::to_string(port) + "\"]\npath = \"" +

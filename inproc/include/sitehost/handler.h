@@ -18,26 +18,46 @@
  *             until init returns is captured and shown on the error page (500.30 / 500.37).
  *   request   sitehost_handler_request(app, req) once per request. Requests that arrive while init
  *             runs wait for it. With allow_synchronous_io = false (the default) it runs on the
- *             event-loop thread and must not block; with true it runs on a worker thread and may
- *             block (sitehost_request_read, sitehost_response_write_sync). Either way the request
- *             belongs to the app until it calls sitehost_response_finish (or _abort) exactly
- *             once, from any thread, at any time (also after the client went away).
+ *             event-loop thread that owns the request's connection and must not block; with true
+ *             it runs on a worker thread and may block (sitehost_request_read,
+ *             sitehost_response_write_sync). Either way the request belongs to the app until it
+ *             calls sitehost_response_finish (or _abort) exactly once, from any thread, at any
+ *             time (also after the client went away).
  *   shutdown  sitehost_handler_shutdown(app) runs off the loop once every request was finished and
  *             every handler call returned. It must stop every thread the app started: the library
  *             is dlclose()d right after it returns.
  *
- * Threads: every server function may be called from any thread; work is marshalled onto the
- * event loop. Callbacks (read, write, abort) always run on the event-loop thread and must not
- * block. Calls on one request from one thread take effect in order (a call made on the loop
- * thread while other threads' calls on the same request are still queued is queued behind them;
- * its return value is still decided at once).
+ * Threads (1.3): sitehost may run several event loops (`[server] event_loops`), each on a thread
+ * of its own; a connection, and every request on it, belongs to one loop. One app instance (one
+ * init) serves all loops, so:
+ *   - sitehost_handler_request may run on several loop threads AT THE SAME TIME (one call per
+ *     loop at most; with allow_synchronous_io, on several worker threads at once).
+ *   - Callbacks (read, write, abort) of a request run on that request's own loop thread, never
+ *     on another loop's, and must not block. Callbacks of requests on different loops may run
+ *     at the same time as each other and as sitehost_handler_request calls.
+ *   - init and shutdown never overlap with any other call into the app.
+ *   - Every server function may be called from any thread; work is marshalled onto the request's
+ *     own loop. Calls on one request from one thread take effect in order (a call made on the
+ *     loop thread while other threads' calls on the same request are still queued is queued
+ *     behind them; its return value is still decided at once).
+ * An app whose code is not safe to run on several threads at once says so (see
+ * sitehost_handler_threading below): the server then serializes it, so that no two calls into
+ * the app (sitehost_handler_request, read/write/abort callbacks) ever run at the same time, on
+ * any threads. Every library built for ABI 1.0 to 1.2, and every library that does not export
+ * sitehost_handler_threading, is treated as serial. A serial app is still called on several
+ * threads (one call at a time), so it must not rely on thread-local state or on being called from
+ * one particular thread. While a serial app's thread is blocked inside sitehost_request_read or
+ * sitehost_response_write_sync (allow_synchronous_io), the server may make other calls into the
+ * app: it lets go of its serialization there, exactly as the app must let go of its own lock
+ * (see Re-entrancy).
  *
  * Re-entrancy: a server function never runs a callback before it returns (neither the calling
- * request's nor another request's) and never applies another request's queued calls. So an app
- * may guard its state with one ordinary, non-recursive mutex held around every server call and
- * inside every callback. It must not hold that mutex across a blocking call
- * (sitehost_request_read, sitehost_response_write_sync): the loop thread completes those and may
- * need the mutex for a callback meanwhile.
+ * request's nor another request's, on any loop) and never applies another request's queued
+ * calls. So an app may guard its state with one ordinary, non-recursive mutex held around every
+ * server call and inside every callback (this is also how the server serializes a serial app).
+ * It must not hold that mutex across a blocking call (sitehost_request_read,
+ * sitehost_response_write_sync): the request's loop thread completes those and may need the
+ * mutex for a callback meanwhile.
  *
  * Upgrades (1.2): a request offering one (sitehost_request_is_upgrade, e.g. a WebSocket handshake)
  * is accepted with sitehost_response_upgrade, which sends the 101; the request then carries raw
@@ -70,9 +90,11 @@ extern "C" {
  * sitehost_server_t (an app built for minor N runs on any server with minor >= N).
  *   1.0  the first table
  *   1.1  request_client_certificate (the TLS client certificate, DER)
- *   1.2  request_is_upgrade, response_upgrade (WebSockets and other HTTP Upgrades) */
+ *   1.2  request_is_upgrade, response_upgrade (WebSockets and other HTTP Upgrades)
+ *   1.3  the threading contract for several event loops, and the optional export
+ *        sitehost_handler_threading() (no table change) */
 #define SITEHOST_HANDLER_ABI_MAJOR 1
-#define SITEHOST_HANDLER_ABI_MINOR 2
+#define SITEHOST_HANDLER_ABI_MINOR 3
 #define SITEHOST_HANDLER_ABI_VERSION \
   ((uint32_t)((SITEHOST_HANDLER_ABI_MAJOR << 16) | SITEHOST_HANDLER_ABI_MINOR))
 #define SITEHOST_HANDLER_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -275,24 +297,46 @@ struct sitehost_server_s {
 #define SITEHOST_HANDLER_SYMBOL_INIT "sitehost_handler_init"
 #define SITEHOST_HANDLER_SYMBOL_REQUEST "sitehost_handler_request"
 #define SITEHOST_HANDLER_SYMBOL_SHUTDOWN "sitehost_handler_shutdown"
+#define SITEHOST_HANDLER_SYMBOL_THREADING "sitehost_handler_threading" /* optional, 1.3 */
 
 typedef uint32_t (*sitehost_handler_abi_version_fn)(void);
 typedef int (*sitehost_handler_init_fn)(const sitehost_site_info_t* info, void** app, char* error,
                                         size_t error_size);
 typedef void (*sitehost_handler_request_fn)(void* app, sitehost_request_t* req);
 typedef void (*sitehost_handler_shutdown_fn)(void* app);
+typedef int (*sitehost_handler_threading_fn)(void);
+
+/* What sitehost_handler_threading() returns (1.3). */
+typedef enum {
+  /* Not thread-safe: the server makes sure no two calls into the app (request entry point and
+   * callbacks) run at the same time. The default when the export is absent. */
+  SITEHOST_THREADING_SERIAL = 0,
+  /* Thread-safe: sitehost_handler_request and callbacks may run on several threads at once
+   * (see Threads above). */
+  SITEHOST_THREADING_CONCURRENT = 1
+} sitehost_threading_t;
 
 SITEHOST_HANDLER_EXPORT uint32_t sitehost_handler_abi_version(void);
 SITEHOST_HANDLER_EXPORT int sitehost_handler_init(const sitehost_site_info_t* info, void** app,
                                                   char* error, size_t error_size);
 SITEHOST_HANDLER_EXPORT void sitehost_handler_request(void* app, sitehost_request_t* req);
 SITEHOST_HANDLER_EXPORT void sitehost_handler_shutdown(void* app);
+/* Optional (1.3): called once after the library is loaded, before init, on the thread that runs
+ * init. Ignored for libraries that report an ABI older than 1.3. Use the macro below. */
+SITEHOST_HANDLER_EXPORT int sitehost_handler_threading(void);
 
 /* Defines sitehost_handler_abi_version() for the version this header describes. Put it in one
  * source file of the library. */
 #define SITEHOST_HANDLER_DEFINE_ABI_VERSION()                           \
   SITEHOST_HANDLER_EXPORT uint32_t sitehost_handler_abi_version(void) { \
     return SITEHOST_HANDLER_ABI_VERSION;                                \
+  }
+
+/* Defines sitehost_handler_threading() returning `mode` (SITEHOST_THREADING_CONCURRENT or
+ * SITEHOST_THREADING_SERIAL). Put it in one source file of the library. */
+#define SITEHOST_HANDLER_DEFINE_THREADING(mode)                  \
+  SITEHOST_HANDLER_EXPORT int sitehost_handler_threading(void) { \
+    return (mode);                                               \
   }
 
 /* --- inline wrappers: sitehost_<noun>_<verb>(req, ...) -------------------------------------- */
