@@ -156,9 +156,28 @@ std::string Process::output() const {
   return read_file(output_file_);
 }
 
+std::string test_event_loops() {
+  const char* n = std::getenv("SITEHOST_TEST_EVENT_LOOPS");
+  return n ? n : "";
+}
+
+std::string with_test_event_loops(const std::string& config_toml) {
+  std::string loops = test_event_loops();
+  if (loops.empty() || config_toml.find("event_loops") != std::string::npos) return config_toml;
+  std::string line = "event_loops = " + loops + "\n";
+  for (size_t at = config_toml.find("[server]"); at != std::string::npos;
+       at = config_toml.find("[server]", at + 1)) {
+    if (at > 0 && config_toml[at - 1] != '\n') continue;  // "[[server]]" or inside a value
+    size_t end = config_toml.find('\n', at);
+    if (end == std::string::npos) return config_toml + "\n" + line;
+    return config_toml.substr(0, end + 1) + line + config_toml.substr(end + 1);
+  }
+  return "[server]\n" + line + "\n" + config_toml;
+}
+
 Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
                    const std::vector<std::string>& extra_args)
-    : config_path_(dir.write("sitehost.toml", config_toml)) {
+    : config_path_(dir.write("sitehost.toml", with_test_event_loops(config_toml))) {
   std::vector<std::string> argv{sitehost_binary().string(), "-c", config_path_.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_.emplace(argv, dir.path() / "sitehost.out");
@@ -207,7 +226,7 @@ void Sitehost::rewrite_config(const std::string& config_toml) const {
   tmp += ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << config_toml;
+    out << with_test_event_loops(config_toml);
   }
   fs::rename(tmp, config_path_);
 }

@@ -26,6 +26,15 @@ std::filesystem::path source_dir();
 // A free TCP port on 127.0.0.1 (bound to :0 and released).
 uint16_t free_port();
 
+// SITEHOST_TEST_EVENT_LOOPS=N (docs/testing.md): the `event_loops` of every server a test starts
+// when the test does not set it itself; empty when the variable is unset or empty.
+std::string test_event_loops();
+// `config_toml` with `event_loops = N` added to its [server] table (a [server] table is added when
+// it has none) when SITEHOST_TEST_EVENT_LOOPS is set and the text does not mention event_loops;
+// otherwise the text unchanged. Sitehost applies it to every config it writes, so tests that
+// write their TOML by hand honour the variable too.
+std::string with_test_event_loops(const std::string& config_toml);
+
 // Polls `condition` every few ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& condition, Ms timeout = 5s);
 

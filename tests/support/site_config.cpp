@@ -1,5 +1,8 @@
 #include "tests/support/site_config.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace sitehost::test {
 
 std::string toml_string(const std::string& s) {
@@ -37,6 +40,12 @@ ConfigBuilder& ConfigBuilder::inproc_app(const std::string& name, const std::str
 std::string ConfigBuilder::str() const {
   std::string out = "[server]\n";
   for (const auto& [k, v] : server_) out += k + " = " + v + "\n";
+  // SITEHOST_TEST_EVENT_LOOPS=N: event_loops = N unless the test set it (docs/testing.md).
+  if (const char* loops = std::getenv("SITEHOST_TEST_EVENT_LOOPS");
+      loops && *loops && std::none_of(server_.begin(), server_.end(), [](const auto& kv) {
+        return kv.first == "event_loops";
+      }))
+    out += std::string("event_loops = ") + loops + "\n";
   for (const auto& s : sites_) {
     out += "\n[[site]]\nname = " + toml_string(s.name) + "\nbindings = [";
     for (size_t i = 0; i < s.bindings.size(); ++i)
