@@ -85,13 +85,15 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
-ChildSlot::ChildSlot(ProxySite& site, unsigned index, uint64_t site_generation, Role role)
+ChildSlot::ChildSlot(ProxySite& site, unsigned index, uint64_t id, uint64_t site_generation,
+                     Role role)
     : site_(site),
       index_(index),
+      id_(id),
       site_generation_(site_generation),
       role_(role),
       output_(site.log(), site.config().name),
-      pool_(site.loop(), site.buffers()) {
+      probe_pool_(site.loop(), site.probe_buffers()) {
   probe_timer_.init(site.loop(), [this] { probe(); });
   startup_timer_.init(site.loop(), [this] { on_startup_timeout(); });
   kill_timer_.init(site.loop(), [this] {
@@ -102,8 +104,8 @@ ChildSlot::ChildSlot(ProxySite& site, unsigned index, uint64_t site_generation, 
         site_.config().name, child_->pid(), site_.config().shutdown_time_limit.count());
     child_->kill_group();
   });
-  drain_timer_.init(site.loop(), [this] { site_.cut_requests_on(*this); });
-  pool_.set_on_empty([this] { check_stopped(); });
+  drain_timer_.init(site.loop(), [this] { site_.cut_requests_on(id_); });
+  probe_pool_.set_on_empty([this] { check_stopped(); });
   auto fixed = site.config().environment.find("ASPNETCORE_PORT");
   if (fixed != site.config().environment.end()) {
     long port = std::strtol(fixed->second.c_str(), nullptr, 10);
@@ -121,69 +123,34 @@ ChildSlot::ChildSlot(ProxySite& site, unsigned index, uint64_t site_generation, 
 
 ChildSlot::~ChildSlot() = default;  // a child still running is killed by ~ChildProcess
 
-void ChildSlot::submit(Forwarder& forwarder) {
+void ChildSlot::want_start(unsigned lane) {
   switch (state_) {
-    case State::kReady:
-      forwarder.on_child_ready();
+    case State::kReady:  // the lane asked before it heard: answer it again
+      site_.publish_ready(id_, generation_, port_, token_, static_cast<int>(lane));
+      return;
+    case State::kStarting:  // ready or failed goes to every lane
+      return;
+    case State::kKilling:  // a new start once the killed child is gone
+      start_wanted_ = true;
       return;
     case State::kStopping:
     case State::kStopped:
-      forwarder.on_child_failed(HttpError{503, 0, "the site is stopping"});
+      site_.publish_failed(id_, HttpError{503, 0, "the site is stopping"}, static_cast<int>(lane));
       return;
-    case State::kIdle: {
-      if (held_) {  // the replacement of a fixed-port child: waits for the old one to go
-        if (waiters_.size() >= kMaxWaiters) {
-          forwarder.on_child_failed(
-              HttpError{503, 0, "too many requests are waiting for the application to start"});
-          return;
-        }
-        waiters_.push_back(&forwarder);
-        return;
-      }
-      std::string detail;
-      if (site_.rapid_fail_blocked(&detail)) {
-        detail += output_excerpt();
-        forwarder.on_child_failed(HttpError{502, 5, detail});
-        return;
-      }
-      waiters_.push_back(&forwarder);
-      begin_start();
-      return;
-    }
-    case State::kStarting:
-    case State::kKilling:
-      if (waiters_.size() >= kMaxWaiters) {
-        forwarder.on_child_failed(
-            HttpError{503, 0, "too many requests are waiting for the application to start"});
-        return;
-      }
-      waiters_.push_back(&forwarder);
-      return;
+    case State::kIdle:
+      break;
   }
-}
-
-void ChildSlot::requeue(Forwarder& forwarder, uint32_t generation) {
-  if (retiring_) {  // never restarted: the request goes to the serving generation
-    site_.resubmit(forwarder);
+  if (retiring_ || role_ == Role::kCandidate || site_.stopping()) return;  // the lane learns more
+  if (held_) {  // the replacement of a fixed-port child: starts once the old one is gone
+    start_wanted_ = true;
     return;
   }
-  if (state_ == State::kReady && generation == generation_) {
-    waiters_.push_back(&forwarder);  // on_child_exit restarts the child for it
+  std::string detail;
+  if (site_.rapid_fail_blocked(&detail)) {
+    site_.publish_failed(id_, HttpError{502, 5, detail + output_excerpt()}, static_cast<int>(lane));
     return;
   }
-  submit(forwarder);
-}
-
-void ChildSlot::withdraw(Forwarder& forwarder) {
-  waiters_.remove(&forwarder);
-}
-
-void ChildSlot::await_exit(Forwarder& forwarder) {
-  exit_watchers_.push_back(&forwarder);
-}
-
-void ChildSlot::stop_awaiting_exit(Forwarder& forwarder) {
-  exit_watchers_.remove(&forwarder);
+  begin_start();
 }
 
 void ChildSlot::start() {
@@ -207,6 +174,7 @@ void ChildSlot::release_hold() {
 void ChildSlot::begin_start() {
   if (started_once_ && role_ == Role::kServing) site_.note_restart();
   started_once_ = true;
+  start_wanted_ = false;
   attempt_ = 0;
   output_.clear_tail();
   start_time_ = site_.now();
@@ -267,7 +235,7 @@ void ChildSlot::spawn_attempt() {
   std::string file_error =
       output_.begin(child_->pid(), config.stdout_log_enabled ? &prefix : nullptr);
   if (!file_error.empty()) site_.log()->error("site '{}': {}", config.name, file_error);
-  pool_.set_target(port_, generation_);
+  probe_pool_.set_target(port_, generation_);
   site_.log()->info(
       "site '{}': started '{}' as pid {} on 127.0.0.1:{} (generation {}, process {}, attempt {})",
       config.name, program_, child_->pid(), port_, site_generation_, index_ + 1, attempt_);
@@ -283,22 +251,23 @@ void ChildSlot::schedule_probe() {
 void ChildSlot::probe() {
   if (state_ != State::kStarting || !child_ || !child_->running() || probe_) return;
   int error = 0;
-  probe_ = pool_.open(*this, &error);
+  probe_ = probe_pool_.open(*this, &error);
   if (!probe_) schedule_probe();
 }
 
+// The probe connection is closed once it connected: it belongs to the control loop, and requests
+// run on the lanes' loops with connections of their own.
 void ChildSlot::on_upstream_connect(UpstreamConnection& connection, int status) {
   if (&connection != probe_) {
     connection.close();
     return;
   }
   probe_ = nullptr;
+  connection.close();
   if (status == 0 && state_ == State::kStarting && connection.generation() == generation_) {
-    pool_.put_idle(&connection);  // the first pooled connection
     on_ready();
     return;
   }
-  connection.close();
   if (state_ == State::kStarting) schedule_probe();
 }
 
@@ -317,9 +286,8 @@ void ChildSlot::on_ready() {
   state_ = State::kReady;
   site_.log()->info("site '{}': pid {} accepts connections on 127.0.0.1:{} after {} ms",
                     site_.config().name, child_->pid(), port_, site_.now() - start_time_);
-  IntrusiveList<Forwarder, &Forwarder::queue_hook> ready;
-  while (Forwarder* f = waiters_.pop_front()) ready.push_back(f);
-  while (Forwarder* f = ready.pop_front()) f->on_child_ready();
+  published_generation_ = generation_;
+  site_.publish_ready(id_, generation_, port_, token_);
   if (role_ == Role::kCandidate) site_.candidate_changed();
 }
 
@@ -335,17 +303,24 @@ std::string ChildSlot::output_excerpt() const {
   return "\nLast output of the process:\n" + tail;
 }
 
+// Tells the lanes that the child they know as ready is gone (`how`: "exited with code 1", "was
+// stopped"), with the 502.5 text for requests that were on it.
+void ChildSlot::publish_gone(pid_t pid, std::string_view how) {
+  if (published_generation_ == 0) return;
+  std::string crash =
+      fmt::format("the application process (pid {}) {} while handling the request", pid, how);
+  crash += output_excerpt();
+  site_.publish_gone(id_, published_generation_, crash);
+  published_generation_ = 0;
+}
+
 void ChildSlot::on_child_exit(int64_t exit_status, int term_signal) {
   std::unique_ptr<ChildProcess> dead = std::move(child_);
   output_.end();
   last_exit_ = exit_text(exit_status, term_signal);
-  exited_pid_ = dead->pid();
-  exited_generation_ = generation_;
-  std::string crash;
-  if (!exit_watchers_.empty()) describe_crash(generation_, crash);  // before a restart
-  handle_exit(exited_pid_);
-  // Last: the slot has settled (a retiring one stops once its last request ended).
-  while (Forwarder* f = exit_watchers_.pop_front()) f->on_child_exited(crash);
+  pid_t pid = dead->pid();
+  publish_gone(pid, last_exit_);
+  handle_exit(pid);
 }
 
 void ChildSlot::handle_exit(pid_t pid) {
@@ -354,78 +329,25 @@ void ChildSlot::handle_exit(pid_t pid) {
     probe_->close();
     probe_ = nullptr;
   }
-  pool_.close_idle();
-  const SiteConfig& config = site_.config();
+  probe_pool_.close_idle();
   switch (state_) {
-    case State::kStarting: {
-      std::string detail = fmt::format(
-          "the application process '{}' (pid {}) {} before it "
-          "accepted connections on 127.0.0.1:{} (attempt {} of {})",
-          program_, pid, last_exit_, port_, attempt_, kStartAttempts);
-      site_.record_failure(detail);
-      site_.log()->error("site '{}': {}", config.name, detail);
-      std::string blocked;
-      if (attempt_ < kStartAttempts && !site_.stopping() && !site_.rapid_fail_blocked(&blocked)) {
-        spawn_attempt();  // a new port, in case that was the problem
-        return;
-      }
-      startup_timer_.stop();
-      state_ = State::kIdle;
-      fail_waiters(HttpError{502, 5, detail + output_excerpt()});
-      if (role_ == Role::kCandidate) note_candidate_failure(detail);
-      if (retiring_) maybe_drained();
+    case State::kStarting:
+      exit_while_starting(pid);
       return;
-    }
-    case State::kReady: {
-      if (SiteMetrics* metrics = site_.metrics())
-        metrics->child_crashes.fetch_add(1, std::memory_order_relaxed);
-      std::string detail =
-          fmt::format("the application process (pid {}) {} after it started", pid, last_exit_);
-      site_.record_failure(detail);
-      state_ = State::kIdle;
-      if (role_ == Role::kCandidate) {  // before the switch: the recycle fails
-        note_candidate_failure(detail);
-        return;
-      }
-      if (retiring_) {  // replaced: not restarted; what waits for it goes to the serving children
-        site_.log()->error("site '{}': the replaced application process (pid {}) {}.{}",
-                           config.name, pid, last_exit_, output_excerpt());
-        hand_back_waiters();
-        maybe_drained();
-        return;
-      }
-      site_.log()->error(
-          "site '{}': the application process (pid {}) {}; it is restarted by "
-          "the next request.{}",
-          config.name, pid, last_exit_, output_excerpt());
-      if (!waiters_.empty()) {  // requests that found it dead: restart now
-        std::string blocked;
-        if (site_.rapid_fail_blocked(&blocked))
-          fail_waiters(HttpError{502, 5, blocked + output_excerpt()});
-        else
-          begin_start();
-      }
+    case State::kReady:
+      exit_while_ready(pid);
       return;
-    }
     case State::kKilling:
       state_ = State::kIdle;
-      if (role_ == Role::kCandidate) return;  // the failure was reported by fail_start
-      if (retiring_) {
-        hand_back_waiters();
-        maybe_drained();
-        return;
+      if (role_ == Role::kCandidate || retiring_) {
+        if (retiring_) maybe_drained();
+        return;  // a candidate's failure was reported by fail_start
       }
-      if (!waiters_.empty()) {
-        std::string detail;
-        if (site_.rapid_fail_blocked(&detail))
-          fail_waiters(HttpError{502, 5, detail});
-        else
-          begin_start();
-      }
+      if (start_wanted_) start_or_refuse();
       return;
     case State::kStopping:
       kill_timer_.stop();
-      site_.log()->info("site '{}': the application process (pid {}) {}", config.name, pid,
+      site_.log()->info("site '{}': the application process (pid {}) {}", site_.config().name, pid,
                         last_exit_);
       state_ = State::kStopped;
       check_stopped();
@@ -434,6 +356,60 @@ void ChildSlot::handle_exit(pid_t pid) {
     case State::kStopped:
       return;
   }
+}
+
+// Lanes wait for a start (start_wanted_): a new start, or their 502.5 under rapid-fail protection.
+void ChildSlot::start_or_refuse() {
+  std::string detail;
+  if (site_.rapid_fail_blocked(&detail))
+    site_.publish_failed(id_, HttpError{502, 5, detail + output_excerpt()});
+  else
+    begin_start();
+}
+
+void ChildSlot::exit_while_starting(pid_t pid) {
+  const SiteConfig& config = site_.config();
+  std::string detail = fmt::format(
+      "the application process '{}' (pid {}) {} before it "
+      "accepted connections on 127.0.0.1:{} (attempt {} of {})",
+      program_, pid, last_exit_, port_, attempt_, kStartAttempts);
+  site_.record_failure(detail);
+  site_.log()->error("site '{}': {}", config.name, detail);
+  std::string blocked;
+  if (attempt_ < kStartAttempts && !site_.stopping() && !site_.rapid_fail_blocked(&blocked)) {
+    spawn_attempt();  // a new port, in case that was the problem
+    return;
+  }
+  startup_timer_.stop();
+  state_ = State::kIdle;
+  site_.publish_failed(id_, HttpError{502, 5, detail + output_excerpt()});
+  if (role_ == Role::kCandidate) note_candidate_failure(detail);
+  if (retiring_) maybe_drained();
+}
+
+void ChildSlot::exit_while_ready(pid_t pid) {
+  const SiteConfig& config = site_.config();
+  if (SiteMetrics* metrics = site_.metrics())
+    metrics->child_crashes.fetch_add(1, std::memory_order_relaxed);
+  std::string detail =
+      fmt::format("the application process (pid {}) {} after it started", pid, last_exit_);
+  site_.record_failure(detail);
+  state_ = State::kIdle;
+  if (role_ == Role::kCandidate) {  // before the switch: the recycle fails
+    note_candidate_failure(detail);
+    return;
+  }
+  if (retiring_) {  // replaced: not restarted; the lanes hand what waits for it to the new ones
+    site_.log()->error("site '{}': the replaced application process (pid {}) {}.{}", config.name,
+                       pid, last_exit_, output_excerpt());
+    maybe_drained();
+    return;
+  }
+  // Lanes with requests that found it dead ask for a restart (want_start).
+  site_.log()->error(
+      "site '{}': the application process (pid {}) {}; it is restarted by "
+      "the next request.{}",
+      config.name, pid, last_exit_, output_excerpt());
 }
 
 void ChildSlot::on_startup_timeout() {
@@ -451,7 +427,7 @@ void ChildSlot::fail_start(const std::string& detail) {
     probe_->close();
     probe_ = nullptr;
   }
-  pool_.close_idle();
+  probe_pool_.close_idle();
   site_.record_failure(detail);
   site_.log()->error("site '{}': {}", site_.config().name, detail);
   if (child_ && child_->running()) {
@@ -460,7 +436,7 @@ void ChildSlot::fail_start(const std::string& detail) {
   } else {
     state_ = State::kIdle;
   }
-  fail_waiters(HttpError{502, 5, detail + output_excerpt()});
+  site_.publish_failed(id_, HttpError{502, 5, detail + output_excerpt()});
   if (role_ == Role::kCandidate) note_candidate_failure(detail);
 }
 
@@ -471,76 +447,38 @@ void ChildSlot::note_candidate_failure(const std::string& detail) {
   site_.candidate_changed();
 }
 
-void ChildSlot::request_ended() {
-  --requests_;
-  maybe_drained();
-}
-
-void ChildSlot::retire() {
+void ChildSlot::retire(size_t lanes) {
   retiring_ = true;
-  pool_.close_idle();
+  lanes_busy_ = lanes;
   drain_timer_.start(static_cast<uint64_t>(site_.config().shutdown_time_limit.count()));
-  hand_back_waiters();
   maybe_drained();
 }
 
-void ChildSlot::hand_back_waiters() {
-  // Moved aside first: resubmitting may bring the count of requests here to 0 (a stop).
-  IntrusiveList<Forwarder, &Forwarder::queue_hook> moving;
-  while (Forwarder* f = waiters_.pop_front()) moving.push_back(f);
-  while (Forwarder* f = moving.pop_front()) site_.resubmit(*f);
+void ChildSlot::lane_drained() {
+  if (lanes_busy_ > 0) --lanes_busy_;
+  maybe_drained();
 }
 
 void ChildSlot::maybe_drained() {
-  if (!retiring_ || requests_ != 0 || stop_requested_) return;
+  if (!retiring_ || lanes_busy_ != 0 || stop_requested_) return;
   ProxySite& site = site_;
   stop([&site] { site.slot_stopped(); });
-}
-
-void ChildSlot::fail_waiters(const HttpError& error) {
-  // Moved aside first: failing one may bring a new request (pipelining) into waiters_.
-  IntrusiveList<Forwarder, &Forwarder::queue_hook> failing;
-  while (Forwarder* f = waiters_.pop_front()) failing.push_back(f);
-  while (Forwarder* f = failing.pop_front()) f->on_child_failed(error);
-}
-
-void ChildSlot::refuse_waiters(const HttpError& error) {
-  fail_waiters(error);
-}
-
-bool ChildSlot::child_dead(uint32_t generation) const {
-  // Starting or ready: the child runs (until its exit callback). Killing or stopping: the slot
-  // decided it dies. Idle or stopped: it has exited.
-  return generation != generation_ || (state_ != State::kStarting && state_ != State::kReady);
-}
-
-void ChildSlot::describe_crash(uint32_t generation, std::string& out) const {
-  if (generation == exited_generation_)
-    fmt::format_to(std::back_inserter(out), "the application process (pid {}) {}", exited_pid_,
-                   last_exit_);
-  else if (generation == generation_ && child_)
-    fmt::format_to(std::back_inserter(out), "the application process (pid {}) was stopped",
-                   child_->pid());
-  else
-    out += "the application process exited";
-  out += " while handling the request";
-  out += output_excerpt();
 }
 
 void ChildSlot::stop(std::function<void()> done) {
   stop_requested_ = true;
   drain_timer_.stop();
   stop_done_ = std::move(done);
-  fail_waiters(HttpError{503, 0, "the site is stopping"});
   probe_timer_.stop();
   startup_timer_.stop();
   if (probe_) {
     probe_->close();
     probe_ = nullptr;
   }
-  pool_.close_idle();
+  probe_pool_.close_idle();
   if (child_ && child_->running()) {
     state_ = State::kStopping;
+    publish_gone(child_->pid(), "was stopped");
     site_.log()->info("site '{}': stopping the application process (pid {}): SIGTERM",
                       site_.config().name, child_->pid());
     child_->terminate();
@@ -552,7 +490,7 @@ void ChildSlot::stop(std::function<void()> done) {
 }
 
 void ChildSlot::check_stopped() {
-  if (state_ != State::kStopped || pool_.live() != 0 || !stop_done_) return;
+  if (state_ != State::kStopped || probe_pool_.live() != 0 || !stop_done_) return;
   auto done = std::move(stop_done_);
   stop_done_ = nullptr;
   finished_ = true;

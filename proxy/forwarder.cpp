@@ -5,22 +5,21 @@
 
 #include <fmt/format.h>
 
-#include "proxy/child_slot.h"
 #include "proxy/header_rules.h"
-#include "proxy/proxy_site.h"
+#include "proxy/proxy_lane.h"
 #include "shared/http/chunk_size_line.h"
 #include "shared/log/logger.h"
 
 namespace sitehost::proxy {
 
-Forwarder::Forwarder(ProxySite& site) : site_(site), tunnel_(site.buffers(), *this) {
+Forwarder::Forwarder(ProxyLane& lane) : lane_(lane), tunnel_(lane.buffers(), *this) {
   head_.reserve(4096);
   detail_.reserve(256);
 }
 
-void Forwarder::begin(Exchange& exchange, ChildSlot& slot) {
+void Forwarder::begin(Exchange& exchange, LaneChild& child) {
   exchange_ = &exchange;
-  slot_ = &slot;
+  child_ = &child;
   upstream_ = nullptr;
   phase_ = Phase::kQueued;
   generation_ = 0;
@@ -32,24 +31,24 @@ void Forwarder::begin(Exchange& exchange, ChildSlot& slot) {
   reused_ = retried_ = requeued_ = sent_ = protocol_error_ = finish_pending_ = false;
   touch();
   exchange.set_abort_handler(AbortHandler{&Forwarder::on_abort, this});
-  slot.request_begun();
-  slot.submit(*this);
+  child.request_begun();
+  child.submit(*this);
 }
 
-void Forwarder::move_to(ChildSlot& slot) {
-  slot_ = &slot;
-  slot.request_begun();
+void Forwarder::move_to(LaneChild& child) {
+  child_ = &child;
+  child.request_begun();
 }
 
 void Forwarder::touch() {
-  last_activity_ = site_.now();
+  last_activity_ = lane_.now();
 }
 
 void Forwarder::on_child_ready() {
   if (phase_ != Phase::kQueued) return;
   phase_ = Phase::kConnecting;
   touch();
-  site_.track(*this);
+  lane_.track(*this);
   connect();
 }
 
@@ -59,7 +58,7 @@ void Forwarder::on_child_failed(const HttpError& error) {
 }
 
 void Forwarder::connect() {
-  if (UpstreamConnection* idle = slot_->pool().take_idle()) {
+  if (UpstreamConnection* idle = child_->pool().take_idle()) {
     reused_ = true;
     upstream_ = idle;
     upstream_->attach(this);
@@ -69,9 +68,9 @@ void Forwarder::connect() {
   reused_ = false;
   phase_ = Phase::kConnecting;
   int error = 0;
-  upstream_ = slot_->pool().open(*this, &error);
+  upstream_ = child_->pool().open(*this, &error);
   if (!upstream_) {
-    detail_ = fmt::format("cannot connect to the application on 127.0.0.1:{}: {}", slot_->port(),
+    detail_ = fmt::format("cannot connect to the application on 127.0.0.1:{}: {}", child_->port(),
                           uv_strerror(error));
     fail(502, 3, detail_);
   }
@@ -80,12 +79,12 @@ void Forwarder::connect() {
 void Forwarder::on_upstream_connect(UpstreamConnection& connection, int status) {
   if (&connection != upstream_ || phase_ != Phase::kConnecting) return;
   uint32_t generation = connection.generation();
-  bool dead = slot_->child_dead(generation);
+  bool dead = child_->child_dead(generation);
   if (status == 0 && !dead) {
     send_head();
     return;
   }
-  // A refused connect to a child the slot thinks alive: it may have died a moment ago (its
+  // A refused connect to a child the lane thinks alive: it may have died a moment ago (its
   // sockets close before libuv reports the exit), so its exit is waited for.
   bool refused = status == UV_ECONNREFUSED;
   if ((dead || refused) && !requeued_ && !sent_) {
@@ -94,11 +93,11 @@ void Forwarder::on_upstream_connect(UpstreamConnection& connection, int status) 
   }
   if (dead) {
     detail_.clear();
-    slot_->describe_crash(generation, detail_);
+    child_->describe_crash(generation, detail_);
     fail(502, 5, detail_);
     return;
   }
-  detail_ = fmt::format("cannot connect to the application on 127.0.0.1:{}: {}", slot_->port(),
+  detail_ = fmt::format("cannot connect to the application on 127.0.0.1:{}: {}", child_->port(),
                         uv_strerror(status));
   if (refused)
     await_exit();
@@ -113,7 +112,7 @@ void Forwarder::requeue(uint32_t generation) {
   release_upstream(false);
   phase_ = Phase::kQueued;
   touch();
-  slot_->requeue(*this, generation);
+  child_->requeue(*this, generation);
 }
 
 // detail_ holds the 502.3 to answer if the child does not exit within request_timeout.
@@ -121,8 +120,8 @@ void Forwarder::await_exit() {
   release_upstream(false);
   phase_ = Phase::kAwaitingExit;
   touch();
-  site_.track(*this);
-  slot_->await_exit(*this);
+  lane_.track(*this);
+  child_->await_exit(*this);
 }
 
 void Forwarder::on_child_exited(std::string_view crash) {
@@ -136,9 +135,9 @@ void Forwarder::send_head() {
   phase_ = Phase::kForwarding;
   sent_ = true;
   touch();
-  site_.track(*this);
+  lane_.track(*this);
   parser_.reset(this, request.is_head);
-  build_request_head(request, slot_->token(), tunnel_candidate_, head_);
+  build_request_head(request, child_->token(), tunnel_candidate_, head_);
   append_upstream(head_);
   flush_upstream();
   if (phase_ != Phase::kForwarding) return;
@@ -151,7 +150,7 @@ void Forwarder::send_head() {
 
 void Forwarder::append_upstream(std::string_view data) {
   while (!data.empty()) {
-    if (!out_block_) out_block_ = site_.buffers().acquire();
+    if (!out_block_) out_block_ = lane_.buffers().acquire();
     size_t n = std::min(data.size(), out_block_->room());
     std::memcpy(out_block_->data + out_block_->size, data.data(), n);
     out_block_->size += n;
@@ -317,7 +316,7 @@ bool Forwarder::request_sent() const {
 }
 
 void Forwarder::complete_response(bool clean_end) {
-  site_.untrack(*this);
+  lane_.untrack(*this);
   bool reuse = clean_end && parser_.keep_alive() && exchange_ && request_sent();
   release_upstream(reuse);
   phase_ = Phase::kEnding;
@@ -345,8 +344,8 @@ void Forwarder::release_upstream(bool reuse) {
   if (!upstream_) return;
   UpstreamConnection* c = upstream_;
   upstream_ = nullptr;
-  if (reuse && !site_.stopping() && !slot_->retiring())
-    slot_->pool().put_idle(c);
+  if (reuse && !lane_.stopping() && !child_->retiring())
+    child_->pool().put_idle(c);
   else
     c->close();
 }
@@ -354,7 +353,7 @@ void Forwarder::release_upstream(bool reuse) {
 void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
   if (&connection != upstream_ || phase_ != Phase::kForwarding) return;
   uint32_t generation = connection.generation();
-  bool dead = slot_->child_dead(generation);
+  bool dead = child_->child_dead(generation);
   if (!parser_.head_done()) {
     if (!dead && reused_ && !retried_ && !parser_.any_bytes() && !exchange_->request().has_body) {
       // The child closed an idle keep-alive connection just as it was reused (or it died: then
@@ -370,7 +369,7 @@ void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
   }
   if (dead) {
     detail_.clear();
-    slot_->describe_crash(generation, detail_);
+    child_->describe_crash(generation, detail_);
     fail(502, 5, detail_);
     return;
   }
@@ -386,7 +385,7 @@ void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
 }
 
 void Forwarder::start_tunnel(Block* block, size_t offset, size_t len) {
-  site_.untrack(*this);
+  lane_.untrack(*this);
   phase_ = Phase::kTunnel;
   UpstreamConnection* c = upstream_;
   Exchange* e = exchange_;
@@ -405,14 +404,14 @@ void Forwarder::on_timeout() {
     case Phase::kQueued:
       // Requeued after a refused connect, and the ready child did not exit. Waiting for a child
       // that starts is bounded by startup_time_limit instead.
-      if (!slot_->ready()) {
-        site_.untrack(*this);
+      if (!child_->ready()) {
+        lane_.untrack(*this);
         return;
       }
       detail_ = fmt::format(
           "cannot connect to the application on 127.0.0.1:{}: connection refused for "
           "request_timeout ({} ms)",
-          slot_->port(), site_.config().request_timeout.count());
+          child_->port(), lane_.config().request_timeout.count());
       fail(502, 3, detail_);
       return;
     case Phase::kAwaitingExit:  // the child did not exit: it closed the connection on its own
@@ -421,7 +420,7 @@ void Forwarder::on_timeout() {
     case Phase::kConnecting:
     case Phase::kForwarding:
       detail_ = fmt::format("the application sent nothing for request_timeout ({} ms)",
-                            site_.config().request_timeout.count());
+                            lane_.config().request_timeout.count());
       fail(502, 3, detail_);
       return;
     case Phase::kFree:
@@ -451,9 +450,9 @@ void Forwarder::on_abort(void* ctx) {
 }
 
 void Forwarder::fail(int status, int substatus, std::string_view detail) {
-  site_.untrack(*this);
-  if (phase_ == Phase::kQueued && slot_) slot_->withdraw(*this);
-  if (phase_ == Phase::kAwaitingExit && slot_) slot_->stop_awaiting_exit(*this);
+  lane_.untrack(*this);
+  if (phase_ == Phase::kQueued && child_) child_->withdraw(*this);
+  if (phase_ == Phase::kAwaitingExit && child_) child_->stop_awaiting_exit(*this);
   release_upstream(false);
   phase_ = Phase::kEnding;
   finish_pending_ = false;
@@ -470,18 +469,18 @@ void Forwarder::fail(int status, int substatus, std::string_view detail) {
 
 void Forwarder::maybe_recycle() {
   // Done with the child (a replaced one may stop) even while writes to the client still run.
-  if (phase_ == Phase::kEnding && !upstream_ && !tunnel_.active()) release_slot();
+  if (phase_ == Phase::kEnding && !upstream_ && !tunnel_.active()) release_child();
   if (phase_ != Phase::kEnding || exchange_ || upstream_ || client_writes_ != 0 || in_block_ ||
       tunnel_.active())
     return;
   phase_ = Phase::kFree;
-  site_.recycle(*this);
+  lane_.recycle(*this);
 }
 
-void Forwarder::release_slot() {
-  ChildSlot* slot = slot_;
-  slot_ = nullptr;
-  if (slot) slot->request_ended();
+void Forwarder::release_child() {
+  LaneChild* child = child_;
+  child_ = nullptr;
+  if (child) child->request_ended();
 }
 
 }  // namespace sitehost::proxy

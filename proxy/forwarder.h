@@ -6,8 +6,11 @@
 // client connection once the response started); the child died → 502.5 when the response had
 // not started. A 101 to an Upgrade request turns the exchange into a Tunnel.
 //
-// Forwarders are pooled by the site and reused; one lives until its exchange ended, its
-// connection was released and every write it queued on the exchange completed.
+// Forwarders are pooled by their lane (proxy_lane.h) and reused; one lives until its exchange
+// ended, its connection was released and every write it queued on the exchange completed.
+//
+// Threads: a forwarder, its child (LaneChild), connection and tunnel belong to one lane, i.e.
+// one event loop's thread; nothing in here is touched from another thread.
 #pragma once
 
 #include <cstdint>
@@ -23,48 +26,48 @@
 
 namespace sitehost::proxy {
 
-class ChildSlot;
-class ProxySite;
+class LaneChild;
+class ProxyLane;
 
 class Forwarder final : public BodyReader,
                         public UpstreamUser,
                         public ResponseHandler,
                         public TunnelOwner {
  public:
-  explicit Forwarder(ProxySite& site);
+  explicit Forwarder(ProxyLane& lane);
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  void begin(Exchange& exchange, ChildSlot& slot);
-  // From the slot: the child accepts connections / could not be started.
+  void begin(Exchange& exchange, LaneChild& child);
+  // From the lane's child: it accepts connections / could not be started.
   void on_child_ready();
   void on_child_failed(const HttpError& error);
-  // From the slot, while awaiting its child's exit (ChildSlot::await_exit): it exited; `crash`
+  // From the lane's child, while awaiting its exit (LaneChild::await_exit): it exited; `crash`
   // describes how.
   void on_child_exited(std::string_view crash);
-  // From the site's sweep: no byte from the child for request_timeout.
+  // From the lane's sweep: no byte from the child for request_timeout.
   void on_timeout();
-  // From the site when stopping takes too long: ends the exchange now.
+  // From the lane when stopping or draining takes too long: ends the exchange now.
   void cut(std::string_view why);
-  // The slot the exchange uses (counted there by request_begun/request_ended); null once the
+  // The child the exchange uses (counted there by request_begun/request_ended); null once the
   // child connection is no longer needed.
-  ChildSlot* slot() const { return slot_; }
-  // A waiting exchange moves to another slot (the site's serving generation, from a retiring
-  // slot, which the caller then tells request_ended).
-  void move_to(ChildSlot& slot);
+  LaneChild* child() const { return child_; }
+  // A waiting exchange moves to another child (a serving one, from a retiring one, which the
+  // caller then tells request_ended).
+  void move_to(LaneChild& child);
 
   // Whether request_timeout currently applies, and since when the child was last heard from.
   bool timed() const { return timed_hook.linked && !upstream_paused_; }
   uint64_t last_activity() const { return last_activity_; }
 
-  ListHook<Forwarder> queue_hook;  // a slot's waiters
-  ListHook<Forwarder> timed_hook;  // the site's request_timeout sweep
-  ListHook<Forwarder> free_hook;   // the site's free list
+  ListHook<Forwarder> queue_hook;  // a lane child's waiters or exit watchers
+  ListHook<Forwarder> timed_hook;  // the lane's request_timeout sweep
+  ListHook<Forwarder> free_hook;   // the lane's free list
   static bool free_hook_linked(const Forwarder& f) { return f.free_hook.linked; }
 
  private:
   // kAwaitingExit: the child connection ended before a response head; whether the child died
-  // (502.5) or closed it on its own (502.3) is known once the slot reports the exit, or
+  // (502.5) or closed it on its own (502.3) is known once the lane hears of the exit, or
   // request_timeout passes without one.
   enum class Phase { kFree, kQueued, kConnecting, kForwarding, kAwaitingExit, kTunnel, kEnding };
 
@@ -104,14 +107,14 @@ class Forwarder final : public BodyReader,
   void unpin(Block* block);
   void touch();
   void maybe_recycle();
-  void release_slot();
+  void release_child();
   bool request_sent() const;
 
-  ProxySite& site_;
+  ProxyLane& lane_;
   Tunnel tunnel_;
   UpstreamResponseParser parser_;
   Exchange* exchange_ = nullptr;
-  ChildSlot* slot_ = nullptr;
+  LaneChild* child_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
   Block* out_block_ = nullptr;  // request bytes being gathered for the child
   Block* in_block_ = nullptr;   // the upstream read being parsed

@@ -73,7 +73,10 @@ uint16_t ancm_https_port(const SiteConfig& config) {
 }
 
 ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
-    : config_(config), context_(context), launcher_(find_launcher()) {
+    : config_(config),
+      context_(context),
+      control_(std::make_unique<TaskQueue>(context.loop)),
+      launcher_(find_launcher()) {
   // ASPNETCORE_ANCM_HTTPS_PORT: computed from the bindings, overriding sitehost's own
   // environment; a value in the site's `environment` wins (ANCM adds it only when absent).
   uint16_t https_port = ancm_https_port(config_);
@@ -91,15 +94,24 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
   if (add_https_port) environment_.push_back(fmt::format("{}={}", kHttpsPortVariable, https_port));
 
   unsigned processes = std::max<uint32_t>(1, config_.processes);
-  for (unsigned i = 0; i < processes; ++i)
-    slots_.push_back(std::make_unique<ChildSlot>(*this, i, generation_, ChildSlot::Role::kServing));
+  std::vector<uint64_t> serving;
+  for (unsigned i = 0; i < processes; ++i) {
+    slots_.push_back(make_slot(i, ChildSlot::Role::kServing));
+    serving.push_back(slots_.back()->id());
+  }
+  // The lanes are complete before the site is published to the loops: nothing is posted for
+  // them here (a request may reach a lane before a posted message would).
+  size_t lanes = context_.loops ? context_.loops->count() : 1;
+  for (size_t i = 0; i < lanes; ++i) {
+    unsigned index = static_cast<unsigned>(i);
+    uv_loop_t* loop = context_.loops ? context_.loops->loop(index) : context_.loop;
+    lanes_.push_back(std::make_shared<ProxyLane>(*this, index, loop, serving));
+  }
 
-  sweep_timer_.init(loop(), [this] { sweep(); });
   drain_timer_.init(loop(), [this] {
     log()->warn("site '{}': {} request(s) still running after shutdown_time_limit: cut",
-                config_.name, busy_);
-    for (auto& f : forwarders_)
-      if (!Forwarder::free_hook_linked(*f)) f->cut("the site stopped before the request ended");
+                config_.name, status().in_flight);
+    post_all([](ProxyLane& lane) { lane.cut_all("the site stopped before the request ended"); });
   });
   recycle_timer_.init(loop(), [this] { advance_recycle(); });
   reap_timer_.init(loop(), [this] { reap(); });
@@ -117,11 +129,84 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
 }
 
 ProxySite::~ProxySite() {
-  // Normally stop() ran to the end. Otherwise kill what is left (~ChildProcess) and drop the rest.
-  forwarders_.clear();
+  // Normally stop() ran to the end (every lane closed). Otherwise kill what is left
+  // (~ChildProcess) and drop the rest. The mailbox goes first: no lane message runs any more.
+  control_.reset();
   slots_.clear();
   candidates_.clear();
   retired_.clear();
+  lanes_.clear();
+}
+
+std::unique_ptr<ChildSlot> ProxySite::make_slot(unsigned index, ChildSlot::Role role) {
+  uint64_t id = next_slot_id_++;
+  uint64_t generation = role == ChildSlot::Role::kCandidate ? generation_ + 1 : generation_;
+  return std::make_unique<ChildSlot>(*this, index, id, generation, role);
+}
+
+ChildSlot* ProxySite::find_slot(uint64_t id) const {
+  for (auto* list : {&slots_, &candidates_, &retired_})
+    for (const auto& slot : *list)
+      if (slot->id() == id) return slot.get();
+  return nullptr;
+}
+
+SiteMetrics* ProxySite::metrics() const {
+  if (context_.site_metrics) return context_.site_metrics;
+  return context_.metrics ? &context_.metrics->site(config_) : nullptr;
+}
+
+bool ProxySite::post_lane(unsigned lane, std::function<void()> task) {
+  if (context_.loops) return context_.loops->post(lane, std::move(task));
+  return control_ && control_->post(std::move(task));
+}
+
+// A lane that runs on the control loop (the only one without `loops`; today's loop 0) is told at
+// once, as the slots told their requests before there were lanes: then a request handled right
+// after a reload or stop sees it. Lanes never call the site back synchronously (they post), so
+// this cannot re-enter a slot. Other lanes get the message in order through their loop.
+bool ProxySite::tell_lane(unsigned lane, std::function<void()> task) {
+  if (lanes_[lane]->loop() == context_.loop) {
+    task();
+    return true;
+  }
+  return post_lane(lane, std::move(task));
+}
+
+// Each task holds its lane: a message still queued when the site goes finds it alive (and
+// ignores it: the lane closed before the site could go).
+void ProxySite::post_all(const std::function<void(ProxyLane&)>& fn) {
+  for (const auto& lane : lanes_) tell_lane(lane->index(), [lane, fn] { fn(*lane); });
+}
+
+void ProxySite::publish_ready(uint64_t id, uint32_t generation, uint16_t port,
+                              const std::string& token, int lane) {
+  auto message = [id, generation, port, token](ProxyLane& l) {
+    l.child_ready(id, generation, port, token);
+  };
+  if (lane < 0) {
+    post_all(message);
+    return;
+  }
+  auto target = lanes_[static_cast<size_t>(lane)];
+  tell_lane(target->index(), [target, message] { message(*target); });
+}
+
+void ProxySite::publish_failed(uint64_t id, const HttpError& error, int lane) {
+  auto message = [id, status = error.status, substatus = error.substatus,
+                  detail = std::string(error.detail)](ProxyLane& l) {
+    l.child_failed(id, status, substatus, detail);
+  };
+  if (lane < 0) {
+    post_all(message);
+    return;
+  }
+  auto target = lanes_[static_cast<size_t>(lane)];
+  tell_lane(target->index(), [target, message] { message(*target); });
+}
+
+void ProxySite::publish_gone(uint64_t id, uint32_t generation, const std::string& crash) {
+  post_all([id, generation, crash](ProxyLane& l) { l.child_gone(id, generation, crash); });
 }
 
 // The program, and the first argument when it names a file inside physical_path (the script or
@@ -153,59 +238,27 @@ void ProxySite::start() {
   for (auto& slot : slots_) slot->start();
 }
 
-Forwarder& ProxySite::acquire_forwarder() {
-  ++busy_;
-  if (Forwarder* f = free_.pop_front()) return *f;
-  forwarders_.push_back(std::make_unique<Forwarder>(*this));
-  return *forwarders_.back();
-}
-
 void ProxySite::handle(Exchange& exchange) {
-  if (stopping_) {
-    exchange.respond_error(HttpError{503, 0, "the site is stopping"});
-    return;
-  }
-  watch_->poll();  // the safety net for a missed file event
-  Forwarder& forwarder = acquire_forwarder();
-  ChildSlot& slot = *slots_[next_slot_];
-  next_slot_ = (next_slot_ + 1) % slots_.size();
-  forwarder.begin(exchange, slot);
+  lanes_[exchange.loop_index()]->handle(exchange);
 }
 
-void ProxySite::recycle(Forwarder& forwarder) {
-  timed_.remove(&forwarder);
-  free_.push_front(&forwarder);
-  --busy_;
-  if (stopping_ && busy_ == 0) stop_children();
+// --- messages from lanes ------------------------------------------------------------------------
+
+void ProxySite::start_wanted(unsigned lane, uint64_t id) {
+  if (ChildSlot* slot = find_slot(id)) slot->want_start(lane);
 }
 
-void ProxySite::track(Forwarder& forwarder) {
-  if (!IntrusiveList<Forwarder, &Forwarder::timed_hook>::linked(&forwarder))
-    timed_.push_back(&forwarder);
-  if (!sweep_timer_.active()) {
-    auto timeout = static_cast<uint64_t>(config_.request_timeout.count());
-    uint64_t interval = std::clamp<uint64_t>(timeout / 8, 10, 250);
-    sweep_timer_.start(interval, interval);
-  }
+void ProxySite::lane_drained(uint64_t id) {
+  if (ChildSlot* slot = find_slot(id)) slot->lane_drained();
 }
 
-void ProxySite::untrack(Forwarder& forwarder) {
-  timed_.remove(&forwarder);
+void ProxySite::poll_watch() {
+  if (watch_) watch_->poll();
 }
 
-void ProxySite::sweep() {
-  if (timed_.empty()) {
-    sweep_timer_.stop();
-    return;
-  }
-  uint64_t now = uv_now(loop());
-  auto timeout = static_cast<uint64_t>(config_.request_timeout.count());
-  Forwarder* f = timed_.front();
-  while (f) {
-    Forwarder* next = IntrusiveList<Forwarder, &Forwarder::timed_hook>::next(f);
-    if (f->timed() && now - f->last_activity() >= timeout) f->on_timeout();
-    f = next;
-  }
+void ProxySite::lane_closed(unsigned) {
+  if (lanes_open_ > 0) --lanes_open_;
+  if (lanes_open_ == 0) stop_children();
 }
 
 void ProxySite::record_failure(std::string_view error) {
@@ -245,14 +298,17 @@ void ProxySite::stop(std::function<void()> done) {
   watch_.reset();  // its handles must not keep the loop alive
   recycle_pending_ = false;
   recycle_timer_.stop();
-  for (auto* list : {&slots_, &candidates_, &retired_})
-    for (auto& slot : *list) slot->refuse_waiters(HttpError{503, 0, "the site is stopping"});
-  if (busy_ == 0) {
-    stop_children();
-    return;
-  }
-  log()->info("site '{}': stopping; waiting for {} request(s) in flight", config_.name, busy_);
+  // Every lane answers its waiting requests 503, lets those in flight finish, closes its
+  // connections and handles, then reports lane_closed(); the children stop after that.
+  lanes_open_ = lanes_.size();
+  for (const auto& lane : lanes_)
+    if (!tell_lane(lane->index(), [lane] { lane->stop(); })) --lanes_open_;  // its loop ended
+  size_t in_flight = status().in_flight;
+  if (in_flight > 0)
+    log()->info("site '{}': stopping; waiting for {} request(s) in flight", config_.name,
+                in_flight);
   drain_timer_.start(static_cast<uint64_t>(config_.shutdown_time_limit.count()));
+  if (lanes_open_ == 0) stop_children();
 }
 
 void ProxySite::stop_children() {
@@ -270,13 +326,17 @@ void ProxySite::slot_stopped() {
 }
 
 void ProxySite::reap() {
-  std::erase_if(retired_, [](const std::unique_ptr<ChildSlot>& s) { return s->finished(); });
+  std::erase_if(retired_, [this](const std::unique_ptr<ChildSlot>& s) {
+    if (!s->finished()) return false;
+    uint64_t id = s->id();
+    if (!stopping_) post_all([id](ProxyLane& lane) { lane.forget(id); });
+    return true;
+  });
   if (stopping_) {
     if (!children_stopping_ || !retired_.empty()) return;
     for (auto* list : {&slots_, &candidates_})
       for (auto& slot : *list)
         if (!slot->finished()) return;
-    sweep_timer_.stop();
     auto done = std::move(stop_done_);
     stop_done_ = nullptr;
     if (done) done();  // may destroy this site: nothing after it
@@ -314,38 +374,51 @@ void ProxySite::recycle_children(std::string_view reason) {
                 config_.name, reason);
     return;
   }
-  size_t processes = slots_.size();
   if (slots_.front()->fixed_port()) {
-    // Two children cannot listen on one fixed ASPNETCORE_PORT: the new one starts once the old
-    // one has drained and exited; requests wait for it meanwhile (they are not dropped).
-    size_t in_flight = 0;
-    for (auto& slot : slots_) in_flight += slot->requests();
-    log()->warn(
-        "site '{}': {}: ASPNETCORE_PORT is fixed, so generation {} starts only once generation {} "
-        "has finished its {} request(s) and exited; new requests wait for it",
-        config_.name, reason, generation_ + 1, generation_, in_flight);
-    ++generation_;
-    ++recycles_;
-    reset_failures();
-    std::vector<std::unique_ptr<ChildSlot>> old = std::move(slots_);
-    slots_.clear();
-    for (unsigned i = 0; i < processes; ++i) {
-      slots_.push_back(
-          std::make_unique<ChildSlot>(*this, i, generation_, ChildSlot::Role::kServing));
-      slots_.back()->hold();
-    }
-    next_slot_ = 0;
-    for (auto& slot : old) retire_slot(std::move(slot));
-    reap_timer_.start(0);  // releases the hold at once if the old child was already gone
+    recycle_fixed_port(reason);
     return;
   }
+  size_t processes = slots_.size();
   log()->info("site '{}': {}: starting generation {} ({} process(es)) beside generation {}",
               config_.name, reason, generation_ + 1, processes, generation_);
   recycle_began_ = now();
-  for (unsigned i = 0; i < processes; ++i)
-    candidates_.push_back(
-        std::make_unique<ChildSlot>(*this, i, generation_ + 1, ChildSlot::Role::kCandidate));
+  for (unsigned i = 0; i < processes; ++i) {
+    candidates_.push_back(make_slot(i, ChildSlot::Role::kCandidate));
+    uint64_t id = candidates_.back()->id();
+    post_all([id](ProxyLane& lane) { lane.add_child(id); });  // before any news of it
+  }
   for (auto& slot : candidates_) slot->start_candidate();
+}
+
+// Two children cannot listen on one fixed ASPNETCORE_PORT: the new one starts once the old one
+// has drained and exited; requests wait for it meanwhile (they are not dropped).
+void ProxySite::recycle_fixed_port(std::string_view reason) {
+  log()->warn(
+      "site '{}': {}: ASPNETCORE_PORT is fixed, so generation {} starts only once generation {} "
+      "has finished its {} request(s) and exited; new requests wait for it",
+      config_.name, reason, generation_ + 1, generation_, status().in_flight);
+  ++generation_;
+  ++recycles_;
+  reset_failures();
+  size_t processes = slots_.size();
+  std::vector<std::unique_ptr<ChildSlot>> old = std::move(slots_);
+  slots_.clear();
+  for (unsigned i = 0; i < processes; ++i) {
+    slots_.push_back(make_slot(i, ChildSlot::Role::kServing));
+    slots_.back()->hold();
+    uint64_t id = slots_.back()->id();
+    post_all([id](ProxyLane& lane) { lane.add_child(id); });
+  }
+  serve_slots();
+  for (auto& slot : old) retire_slot(std::move(slot));
+  reap_timer_.start(0);  // releases the hold at once if the old child was already gone
+}
+
+// Every lane sends new requests to slots_ from now on (the others retire there).
+void ProxySite::serve_slots() {
+  std::vector<uint64_t> ids;
+  for (const auto& slot : slots_) ids.push_back(slot->id());
+  post_all([ids](ProxyLane& lane) { lane.serve(ids); });
 }
 
 void ProxySite::candidate_changed() {
@@ -371,19 +444,17 @@ void ProxySite::switch_generation() {
   std::vector<std::unique_ptr<ChildSlot>> old = std::move(slots_);
   slots_ = std::move(candidates_);
   candidates_.clear();
-  next_slot_ = 0;
   std::string pids;
   for (auto& slot : slots_) {
     slot->promote();
     fmt::format_to(std::back_inserter(pids), "{}{}", pids.empty() ? "" : ", ", slot->pid());
   }
-  size_t in_flight = 0;
-  for (auto& slot : old) in_flight += slot->requests();
   log()->info(
       "site '{}': generation {} ready after {} ms (pid {}): new requests go to it; generation {} "
       "drains ({} request(s) in flight, up to shutdown_time_limit = {} ms)",
-      config_.name, generation_, now() - recycle_began_, pids, generation_ - 1, in_flight,
+      config_.name, generation_, now() - recycle_began_, pids, generation_ - 1, status().in_flight,
       config_.shutdown_time_limit.count());
+  serve_slots();
   for (auto& slot : old) retire_slot(std::move(slot));
   if (recycle_pending_) {
     recycle_pending_ = false;
@@ -410,33 +481,16 @@ void ProxySite::abort_recycle(const ChildSlot& failed) {
   }
 }
 
+// After serve_slots(): every lane retires it on its side and reports when none of its requests
+// uses it any more.
 void ProxySite::retire_slot(std::unique_ptr<ChildSlot> slot) {
   ChildSlot& s = *slot;
   retired_.push_back(std::move(slot));
-  s.retire();  // its waiting requests come back through resubmit()
+  s.retire(lanes_.size());
 }
 
-void ProxySite::resubmit(Forwarder& forwarder) {
-  ChildSlot* from = forwarder.slot();
-  ChildSlot& to = *slots_[next_slot_];
-  next_slot_ = (next_slot_ + 1) % slots_.size();
-  forwarder.move_to(to);
-  if (from) from->request_ended();
-  to.submit(forwarder);
-}
-
-void ProxySite::cut_requests_on(ChildSlot& slot) {
-  std::vector<Forwarder*> cut;  // collected first: cutting may start new exchanges (pipelining)
-  for (auto& f : forwarders_)
-    if (!Forwarder::free_hook_linked(*f) && f->slot() == &slot) cut.push_back(f.get());
-  if (cut.empty()) return;
-  log()->warn(
-      "site '{}': {} request(s) still running on the replaced process (pid {}) after "
-      "shutdown_time_limit ({} ms): cut",
-      config_.name, cut.size(), slot.pid(), config_.shutdown_time_limit.count());
-  for (Forwarder* f : cut)
-    if (f->slot() == &slot)
-      f->cut("the application was replaced and the request outlived shutdown_time_limit");
+void ProxySite::cut_requests_on(uint64_t id) {
+  post_all([id](ProxyLane& lane) { lane.cut(id); });
 }
 
 void ProxySite::reset_failures() {
@@ -458,14 +512,19 @@ ProxyStatus ProxySite::status() const {
     ready = ready || slot->ready();
     active = active || slot->active();
     if (slot->pid() > 0) s.pids.push_back(slot->pid());
-    s.waiting += slot->waiting();
   }
   for (const auto& slot : candidates_)
     if (slot->pid() > 0) s.starting_pids.push_back(slot->pid());
-  for (const auto& slot : retired_) {
+  for (const auto& slot : retired_)
     if (slot->pid() > 0) s.draining_pids.push_back(slot->pid());
-    s.waiting += slot->waiting();
+  // The lanes' own counts (each written by its loop): a recent value, not a snapshot.
+  int64_t in_flight = 0, waiting = 0;
+  for (const auto& lane : lanes_) {
+    in_flight += lane->in_flight();
+    waiting += lane->waiting();
   }
+  s.in_flight = static_cast<size_t>(std::max<int64_t>(0, in_flight));
+  s.waiting = static_cast<size_t>(std::max<int64_t>(0, waiting));
   if (stopping_)
     s.state = ProxyStatus::State::kStopping;
   else if (!candidates_.empty())
@@ -475,7 +534,6 @@ ProxyStatus ProxySite::status() const {
   else if (active || s.waiting > 0)
     s.state = ProxyStatus::State::kStarting;
   s.generation = generation_;
-  s.in_flight = busy_;
   s.restarts = restarts_;
   s.recycles = recycles_;
   s.recycle_failures = recycle_failures_;

@@ -1,5 +1,16 @@
 // The out-of-process Site: supervises child servers (child_slot.h) and proxies exchanges to them
-// (forwarder.h, tunnel.h). See docs/out-of-process.md.
+// (forwarder.h, tunnel.h) through one lane per event loop (proxy_lane.h). See
+// docs/out-of-process.md.
+//
+// Threads. ProxySite is the supervisor: it lives on the control thread (SiteContext::loop), where
+// it is built, started, stopped, reloaded, asked for status and destroyed, and where its slots
+// (children, ports, tokens, restarts, rapid-fail counting, recycles, the deploy watch) live.
+// handle() runs on the exchange's loop and only hands the exchange to that loop's lane. The
+// lanes and the supervisor talk by message: lanes post to the site's control mailbox
+// (post_control, a TaskQueue on the control loop), the site posts to a lane with post_lane
+// (SiteContext::loops; without loops there is one lane, on the control loop, and its messages go
+// through the same mailbox). The members marked "any thread" below are the only ones a lane
+// touches directly; the rest is control-thread only.
 //
 // Deploys (overlapped recycle): when a deployed file changes (deploy_watch.h: the program, and
 // the first argument when it is a file inside physical_path) or on reload(), a new generation of
@@ -24,13 +35,14 @@
 #include <vector>
 
 #include "proxy/buffer_pool.h"
+#include "proxy/child_slot.h"
 #include "proxy/deploy_watch.h"
-#include "proxy/forwarder.h"
-#include "proxy/intrusive_list.h"
 #include "proxy/port_allocator.h"
+#include "proxy/proxy_lane.h"
 #include "shared/net/uv_handle.h"
 #include "shared/site/metrics.h"
 #include "shared/site/site.h"
+#include "shared/thread/task_queue.h"
 
 namespace sitehost {
 
@@ -38,10 +50,8 @@ std::unique_ptr<Site> make_proxy_site(const SiteConfig& config, const SiteContex
 
 namespace proxy {
 
-class ChildSlot;
-
 // What an out-of-process site reports about itself (ProxySite::status(), GET /status). Plain
-// data, copied out on the loop thread.
+// data, copied out on the control thread.
 struct ProxyStatus {
   enum class State {
     kNotStarted,  // no child yet (they start on the first request, or at start-up with preload)
@@ -77,6 +87,7 @@ class ProxySite final : public Site {
   ProxySite(const SiteConfig& config, const SiteContext& context);
   ~ProxySite() override;
 
+  // The exchange's loop thread: to that loop's lane.
   void handle(Exchange& exchange) override;
   void stop(std::function<void()> done) override;
   void start() override;
@@ -91,28 +102,34 @@ class ProxySite final : public Site {
   void recycle_children(std::string_view reason);
   // The deploy watch, for tests (null when nothing could be watched).
   const DeployWatch* deploy_watch() const { return watch_.get(); }
+  // Lane 0's I/O blocks: for tests that drive the site on one loop (no `loops`), on that loop.
+  BufferPool& buffers() { return lanes_.front()->buffers(); }
 
-  // --- for slots and forwarders ---
+  // --- any thread (immutable after construction, or thread-safe) ---
   const SiteConfig& config() const { return config_; }
   Logger* log() const { return context_.log; }
+  // Runs `task` on the control thread (from a lane). False once the site's mailbox closed.
+  bool post_control(std::function<void()> task) { return control_->post(std::move(task)); }
+  // Runs `task` on lane `lane`'s loop thread, on a later turn. False once that loop stopped.
+  bool post_lane(unsigned lane, std::function<void()> task);
+
+  // --- control thread: for slots ---
   // The site's counters in the server's metrics registry (null outside a server, e.g. in tests).
-  SiteMetrics* metrics() const {
-    return context_.metrics ? &context_.metrics->site(config_) : nullptr;
-  }
+  SiteMetrics* metrics() const;
   uv_loop_t* loop() const { return context_.loop; }
   uint64_t now() const { return uv_now(context_.loop); }
-  BufferPool& buffers() { return buffers_; }
+  BufferPool& probe_buffers() { return probe_buffers_; }
   PortAllocator& ports() { return ports_; }
   const std::string& launcher() const { return launcher_; }
   // sitehost's environment merged with the site's `environment` (the per-child variables are
   // added by the slot).
   const std::vector<std::string>& base_environment() const { return environment_; }
   bool stopping() const { return stopping_; }
-
-  // request_timeout bookkeeping.
-  void track(Forwarder& forwarder);
-  void untrack(Forwarder& forwarder);
-  void recycle(Forwarder& forwarder);
+  // What slots tell the lanes (`lane` < 0: every lane).
+  void publish_ready(uint64_t id, uint32_t generation, uint16_t port, const std::string& token,
+                     int lane = -1);
+  void publish_failed(uint64_t id, const HttpError& error, int lane = -1);
+  void publish_gone(uint64_t id, uint32_t generation, const std::string& crash);
 
   // rapid_fails_per_minute: a failed start or a crash (`error` is kept for status()).
   void record_failure(std::string_view error);
@@ -121,23 +138,31 @@ class ProxySite final : public Site {
   // --- overlapped recycle, for slots ---
   // A candidate became ready or failed: looked at on the next loop turn.
   void candidate_changed();
-  // A waiting request of a retiring slot goes to the serving generation.
-  void resubmit(Forwarder& forwarder);
-  // A retiring slot's drain deadline passed: its requests are cut.
-  void cut_requests_on(ChildSlot& slot);
+  // A retiring slot's drain deadline passed: the lanes cut its requests.
+  void cut_requests_on(uint64_t id);
   // A slot's stop() completed: it is destroyed (and the site's stop advanced) on the next turn.
   void slot_stopped();
   // True (with an explanation) while more than rapid_fails_per_minute failures happened in the
   // last 60 s.
   bool rapid_fail_blocked(std::string* detail);
 
+  // --- control thread: messages from lanes ---
+  void start_wanted(unsigned lane, uint64_t id);
+  void lane_drained(uint64_t id);
+  void lane_closed(unsigned lane);
+  void poll_watch();
+
  private:
-  Forwarder& acquire_forwarder();
-  void sweep();
+  std::unique_ptr<ChildSlot> make_slot(unsigned index, ChildSlot::Role role);
+  ChildSlot* find_slot(uint64_t id) const;
+  bool tell_lane(unsigned lane, std::function<void()> task);
+  void post_all(const std::function<void(ProxyLane&)>& fn);
+  void serve_slots();
   void stop_children();
   void reap();
   void advance_recycle();
   void switch_generation();
+  void recycle_fixed_port(std::string_view reason);
   void abort_recycle(const ChildSlot& failed);
   void retire_slot(std::unique_ptr<ChildSlot> slot);
   void set_last_error(std::string error);
@@ -146,24 +171,23 @@ class ProxySite final : public Site {
 
   SiteConfig config_;
   SiteContext context_;
-  BufferPool buffers_;
+  std::unique_ptr<TaskQueue> control_;  // the lanes' mailbox to the control thread
+  BufferPool probe_buffers_;
   PortAllocator ports_;
   std::string launcher_;
   std::vector<std::string> environment_;
   std::vector<std::unique_ptr<ChildSlot>> slots_;       // the serving generation
   std::vector<std::unique_ptr<ChildSlot>> candidates_;  // the generation starting beside it
   std::vector<std::unique_ptr<ChildSlot>> retired_;     // replaced or failed: draining, stopping
-  size_t next_slot_ = 0;
+  // One per event loop; fixed after construction (handle() reads it from every loop).
+  std::vector<std::shared_ptr<ProxyLane>> lanes_;
+  size_t lanes_open_ = 0;  // lanes that have not reported lane_closed() after stop()
+  uint64_t next_slot_id_ = 1;
   uint64_t generation_ = 1;
   uint64_t recycle_began_ = 0;
   bool recycle_pending_ = false;  // asked for during a recycle: runs after it
   std::string pending_reason_;
   std::unique_ptr<DeployWatch> watch_;
-  std::vector<std::unique_ptr<Forwarder>> forwarders_;  // every forwarder ever made
-  IntrusiveList<Forwarder, &Forwarder::free_hook> free_;
-  IntrusiveList<Forwarder, &Forwarder::timed_hook> timed_;
-  size_t busy_ = 0;
-  UvTimer sweep_timer_;
   UvTimer drain_timer_;
   UvTimer recycle_timer_;
   UvTimer reap_timer_;
