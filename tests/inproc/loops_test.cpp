@@ -146,6 +146,8 @@ TEST_F(Loops, KeepAliveConnectionsAreAnsweredByBothLoops) {
 
 TEST_F(Loops, HotSwapUnderLoadFailsNoRequest) {
   start("version");
+  // The app starts on the first request: generation 1 is v1 before any deploy.
+  ASSERT_EQ(http_request(port_, "GET", "/")->body, "version v1\n") << host_->log();
   KeepAliveLoad load([this] { return std::make_unique<Client>(port_); },
                      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
                      [](const Response& r) -> std::string {
@@ -301,6 +303,15 @@ TEST_F(Loops, ALibraryBuiltForAbi12IsSerializedWhateverItClaims) {
   start("serial_probe_abi12");
   run_serial_probe(port_);
   EXPECT_TRUE(log_has("handler ABI 1.2")) << host_->log();
+  EXPECT_FALSE(log_has("overlapping calls")) << host_->log();
+  expect_both_loops_served();
+}
+
+// With allow_synchronous_io the entry point runs on the site's worker threads: still one call at
+// a time, with the callbacks on both loops.
+TEST_F(Loops, ASerialAppOnWorkerThreadsIsSerializedToo) {
+  start("serial_probe", "allow_synchronous_io = true\n");
+  run_serial_probe(port_);
   EXPECT_FALSE(log_has("overlapping calls")) << host_->log();
   expect_both_loops_served();
 }
