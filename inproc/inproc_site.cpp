@@ -242,9 +242,10 @@ void InprocSite::on_started(const std::shared_ptr<Generation>& generation, Start
     const uint32_t abi = result.entry.library_abi;
     generation->adopt(std::move(result), captured);
     if (ok) {
-      log_.info("site {}: app started in {} ms (generation {}, handler ABI {}.{})", config_.name,
+      log_.info("site {}: app started in {} ms (generation {}, handler ABI {}.{}{})", config_.name,
                 uv_now(loop_) - began_ms, generation->number(),
-                SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
+                SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi), SITEHOST_HANDLER_ABI_VERSION_MINOR(abi),
+                generation->serial() ? ", serial: calls into it are serialized" : "");
     } else {
       log_.error("site {}: app failed to start (500.{}): {}", config_.name, generation->substatus(),
                  first_line(generation->detail()));
@@ -290,9 +291,10 @@ void InprocSite::finish_replacement(const std::shared_ptr<Generation>& generatio
                current_ ? current_->number() : 0);
     return;
   }
-  log_.info("site {}: generation {} started in {} ms (handler ABI {}.{})", config_.name,
+  log_.info("site {}: generation {} started in {} ms (handler ABI {}.{}{})", config_.name,
             generation->number(), uv_now(loop_) - began_ms, SITEHOST_HANDLER_ABI_VERSION_MAJOR(abi),
-            SITEHOST_HANDLER_ABI_VERSION_MINOR(abi));
+            SITEHOST_HANDLER_ABI_VERSION_MINOR(abi),
+            generation->serial() ? ", serial: calls into it are serialized" : "");
   swap_to(generation);
 }
 

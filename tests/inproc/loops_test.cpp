@@ -106,13 +106,16 @@ class Loops : public ::testing::Test {
     return host_->log().find(text) != std::string::npos;
   }
   // Both loops have answered requests (the kernel spreads connections over the two
-  // SO_REUSEPORT sockets by address hash: many connections reach both).
+  // SO_REUSEPORT sockets by address hash: many connections reach both). A loop counts a request
+  // when its exchange ends, a moment after the client has the response: waited for.
   void expect_both_loops_served() {
-    std::string status = admin_status(admin_);
-    auto loops = loop_requests(status);
-    ASSERT_EQ(loops.size(), 2u) << status;
-    EXPECT_GT(loops[0], 0) << status;
-    EXPECT_GT(loops[1], 0) << status;
+    std::string status;
+    bool both = wait_until([&] {
+      status = admin_status(admin_);
+      auto loops = loop_requests(status);
+      return loops.size() == 2 && loops[0] > 0 && loops[1] > 0;
+    });
+    EXPECT_TRUE(both) << status;
   }
 
   TempDir dir_;
@@ -146,6 +149,8 @@ TEST_F(Loops, KeepAliveConnectionsAreAnsweredByBothLoops) {
 
 TEST_F(Loops, HotSwapUnderLoadFailsNoRequest) {
   start("version");
+  // The app starts on the first request: generation 1 is v1 before any deploy.
+  ASSERT_EQ(http_request(port_, "GET", "/")->body, "version v1\n") << host_->log();
   KeepAliveLoad load([this] { return std::make_unique<Client>(port_); },
                      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
                      [](const Response& r) -> std::string {
@@ -293,6 +298,7 @@ void run_serial_probe(uint16_t port) {
 TEST_F(Loops, ASerialAppsCallsNeverOverlap) {
   start("serial_probe");
   run_serial_probe(port_);
+  EXPECT_TRUE(log_has("handler ABI 1.3, serial")) << host_->log();
   EXPECT_FALSE(log_has("overlapping calls")) << host_->log();
   expect_both_loops_served();
 }
@@ -300,7 +306,16 @@ TEST_F(Loops, ASerialAppsCallsNeverOverlap) {
 TEST_F(Loops, ALibraryBuiltForAbi12IsSerializedWhateverItClaims) {
   start("serial_probe_abi12");
   run_serial_probe(port_);
-  EXPECT_TRUE(log_has("handler ABI 1.2")) << host_->log();
+  EXPECT_TRUE(log_has("handler ABI 1.2, serial")) << host_->log();
+  EXPECT_FALSE(log_has("overlapping calls")) << host_->log();
+  expect_both_loops_served();
+}
+
+// With allow_synchronous_io the entry point runs on the site's worker threads: still one call at
+// a time, with the callbacks on both loops.
+TEST_F(Loops, ASerialAppOnWorkerThreadsIsSerializedToo) {
+  start("serial_probe", "allow_synchronous_io = true\n");
+  run_serial_probe(port_);
   EXPECT_FALSE(log_has("overlapping calls")) << host_->log();
   expect_both_loops_served();
 }
