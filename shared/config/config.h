@@ -51,7 +51,7 @@ struct ServerConfig {
   AdminEndpoint admin;
   // event_loops: how many event-loop threads serve connections; 0 = "auto" (the CPUs this process
   // may run on). Read at start: a reload that changes it keeps the running number (logged).
-  uint32_t event_loops = 1;
+  uint32_t event_loops = 0;
   std::string error_log;   // empty = stderr
   std::string access_log;  // empty = off
   LogLevel log_level = LogLevel::kInfo;

@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
                   {{HostingModel::kInProcess, make_inproc_site},
                    {HostingModel::kOutOfProcess, make_proxy_site}});
     server.enable_admin();
+    // The control thread (signals, admin API, reload, child supervision) serves no connection, so
+    // a busy loop never delays it.
+    server.set_control_serves_loop0(false);
     std::string error = server.start(std::move(*loaded.config));
     if (!error.empty()) {
       log.error("cannot start: {}", error);
