@@ -378,10 +378,13 @@ void Forwarder::on_upstream_end(UpstreamConnection& connection, int status) {
                         : !parser_.head_done() ? "inside the response head"
                                                : "before the end of the response body",
                         uv_err_name(status));
-  if (!parser_.head_done())
-    await_exit();  // a crash (502.5) or a close by a live child (502.3)
+  // While the client has no head yet, a crash (502.5) and a close by a live child (502.3) are
+  // told apart by waiting for the exit; once the head is out the client connection is cut
+  // either way.
+  if (!exchange_->head_sent())
+    await_exit();
   else
-    fail(502, 3, detail_);  // the response started: the client connection is cut either way
+    fail(502, 3, detail_);
 }
 
 void Forwarder::start_tunnel(Block* block, size_t offset, size_t len) {

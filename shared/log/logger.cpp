@@ -42,6 +42,7 @@ std::string Logger::configure(const std::string& error_log, const std::string& a
   close_file(access_);
   error_ = new_error;
   access_ = new_access;
+  access_on_.store(new_access != nullptr, std::memory_order_relaxed);
   error_path_ = error_log;
   access_path_ = access_log;
   level_.store(level, std::memory_order_relaxed);

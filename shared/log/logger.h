@@ -1,6 +1,6 @@
 // Error log (levelled lines) and access log (one line per request), both reopenable on SIGUSR1.
-// Owned by the server; passed by reference to whoever needs it. Loop-thread only except where
-// noted.
+// Owned by the server; passed by reference to whoever needs it. configure() and reopen() run on
+// the control thread only; everything else is thread-safe (every loop and app thread logs).
 #pragma once
 
 #include <atomic>
@@ -55,8 +55,10 @@ class Logger {
     log(LogLevel::kError, f, std::forward<Args>(args)...);
   }
 
-  bool access_enabled() const { return access_ != nullptr; }
-  void access(std::string_view line);  // `line` without the trailing newline
+  // Thread-safe (every event loop asks, a reload or SIGUSR1 reopens): a relaxed load, as the level.
+  bool access_enabled() const { return access_on_.load(std::memory_order_relaxed); }
+  // Thread-safe. `line` without the trailing newline.
+  void access(std::string_view line);
 
  private:
   std::mutex mutex_;
@@ -65,6 +67,7 @@ class Logger {
   FILE* error_ = nullptr;  // nullptr = stderr
   FILE* access_ = nullptr;
   std::atomic<LogLevel> level_{LogLevel::kInfo};
+  std::atomic<bool> access_on_{false};  // access_ != nullptr, for readers without the mutex
 };
 
 }  // namespace sitehost

@@ -7,14 +7,11 @@
 // test started fails that test (its exit code on stop, and the harness's look for a sanitizer
 // report in its log) instead of scrolling past in a log nobody reads.
 // second_deadlock_stack=1: lock-order reports show both acquisition stacks.
-// io_sync=2: Debian's libuv closes sockets with syscall(SYS_close), which TSan does not see, so a
-// descriptor number libuv closed on one loop and the kernel handed out again on another thread
-// (accept4 on a loop, a pipe on a start thread) looks like a race on that fd. io_sync=2 makes
-// TSan treat every fd operation as synchronising, which hides those false reports; races on
-// memory are still reported.
+// io_sync stays at TSan's default (1: operations on one descriptor synchronise): libuv's closes
+// are made visible by tsan_syscall_close.c, so a reused descriptor number is no false race.
 // suppressions: third-party code only (each entry says why); never our own code.
 const char* __tsan_default_options(void);
 const char* __tsan_default_options(void) {
-  return "halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4:io_sync=2"
+  return "halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4"
          ":suppressions=" SITEHOST_TSAN_SUPPRESSIONS;
 }

@@ -1,13 +1,9 @@
 // The admin API and `sitehost ctl` through the real binary: /status, /metrics, /reload, /stop on
 // a unix socket and on loopback TCP, the `admin` config key, and the ctl exit codes.
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -43,27 +39,7 @@ std::optional<Response> parse_answer(const std::string& all) {
 // One request to the admin API on a unix socket.
 std::optional<Response> admin_call(const fs::path& socket_path, const std::string& method,
                                    const std::string& target) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: admin\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 5000) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse_answer(all);
+  return parse_answer(admin_exchange(socket_path, method, target));
 }
 
 // The value of the sample `series` (name plus labels, exactly as exposed); -1 when absent.

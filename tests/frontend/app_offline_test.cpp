@@ -121,7 +121,7 @@ TEST_F(AppOffline, FastTogglingNeverLeavesASiteStuck) {
     else
       bring_online();
     int s = status_of("/");
-    EXPECT_TRUE(s == 200 || s == 503) << "status " << s;
+    EXPECT_TRUE(s == 200 || s == 503) << "status " << s << "\n" << server->log();
   }
   bring_online();
   ASSERT_TRUE(wait_until([&] { return status_of("/") == 200; }, 2s)) << server->log();

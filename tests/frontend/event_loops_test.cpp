@@ -7,8 +7,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +14,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <regex>
@@ -42,26 +39,7 @@ const std::string kUnrouted4xx =
 
 // One request to the admin API on a unix socket (it answers and closes): the body of a 200.
 std::optional<std::string> admin_get(const fs::path& socket_path, const std::string& target) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: admin\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 5000) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  std::string all = admin_exchange(socket_path, "GET", target);
   size_t end = all.find("\r\n\r\n");
   if (all.rfind("HTTP/1.1 200", 0) != 0 || end == std::string::npos) return std::nullopt;
   return all.substr(end + 4);

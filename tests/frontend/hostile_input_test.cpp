@@ -59,7 +59,8 @@ TEST_F(HostileInput, DifferingDuplicateContentLengthIs400) {
 
 TEST_F(HostileInput, BadChunkSizeIs400) {
   expect_rejected(
-      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
       400);
 }
 
@@ -79,13 +80,17 @@ TEST_F(HostileInput, UnsupportedTransferEncodingIs501) {
   expect_rejected("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
 }
 
-TEST_F(HostileInput, Http11WithoutHostIs400) { expect_rejected("GET / HTTP/1.1\r\n\r\n", 400); }
+TEST_F(HostileInput, Http11WithoutHostIs400) {
+  expect_rejected("GET / HTTP/1.1\r\n\r\n", 400);
+}
 
 TEST_F(HostileInput, Http2PrefaceIs400) {
   expect_rejected("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400);
 }
 
-TEST_F(HostileInput, GarbageIs400) { expect_rejected("\x16\x03\x01\x02\x00garbage\r\n\r\n", 400); }
+TEST_F(HostileInput, GarbageIs400) {
+  expect_rejected("\x16\x03\x01\x02\x00garbage\r\n\r\n", 400);
+}
 
 // --- the llhttp 8.1 gaps the front end closes itself ---
 
@@ -127,8 +132,9 @@ TEST_F(HostileInput, ChunkedBodyOverTheLimitIs413) {
       413);
   // Crossing it after the app started answering cuts the connection (no silent truncation).
   Client c(port);
-  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n"
-                     "12345678\r\n"));
+  ASSERT_TRUE(
+      c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n"
+             "12345678\r\n"));
   ASSERT_TRUE(c.send("8\r\n12345678\r\n0\r\n\r\n"));
   std::string got = c.read_until_close();
   EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;

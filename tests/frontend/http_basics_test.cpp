@@ -53,8 +53,9 @@ TEST_F(HttpBasics, PipelinedResponsesComeInOrder) {
 
 TEST_F(HttpBasics, ChunkedRequestBodyIsDecoded) {
   Client c(port);
-  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: t\r\n\r\n"));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -68,8 +69,9 @@ TEST_F(HttpBasics, ChunkedRequestBodyIsDecoded) {
 
 TEST_F(HttpBasics, ExpectContinueGetsInterimResponseBeforeBody) {
   Client c(port);
-  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   auto interim = c.read_response();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);
@@ -82,8 +84,9 @@ TEST_F(HttpBasics, ExpectContinueGetsInterimResponseBeforeBody) {
 
 TEST_F(HttpBasics, ExpectContinueOverTheLimitGets413WithoutBody) {
   Client c(port);
-  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);

@@ -51,8 +51,9 @@ TEST_F(Lifecycle, SighupAppliesAValidConfig) {
   b.inproc_app("info", "info", "/");
   server->rewrite_config(b.str());
   server->process().signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return server->log().find("config reloaded") != std::string::npos; }))
-      << server->log();
+  ASSERT_TRUE(wait_until([&] {
+    return server->log().find("config reloaded") != std::string::npos;
+  })) << server->log();
   auto r = http_request(port, "GET", "/new/x");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("\"path\":\"/new/x\""), std::string::npos) << r->body;
@@ -78,9 +79,9 @@ TEST_F(Lifecycle, SigtermFinishesTheRequestInFlight) {
   Client c(port, 10s);
   ASSERT_TRUE(c.send("GET /slow?ms=700 HTTP/1.1\r\nHost: x\r\n\r\n"));
   // Wait until the request is in the site's hands (debug log), then ask for a stop.
-  ASSERT_TRUE(wait_until(
-      [&] { return server->log().find("dispatch GET /slow?ms=700") != std::string::npos; }))
-      << server->log();
+  ASSERT_TRUE(wait_until([&] {
+    return server->log().find("dispatch GET /slow?ms=700") != std::string::npos;
+  })) << server->log();
   server->process().signal(SIGTERM);
   auto r = c.read_response();
   ASSERT_TRUE(r) << server->log();

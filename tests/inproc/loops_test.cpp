@@ -1,18 +1,15 @@
 // In-process hosting on several event loops (`[server] event_loops = 2`): one loaded generation
 // serves both loops; requests are answered by both; hot swap, drain and force_abort, startup
 // waits and sync I/O work across loops; a serial app's calls never overlap.
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstring>
 #include <thread>
 
 #include "tests/inproc/inproc_test_util.h"
+#include "tests/support/event_loops.h"
 #include "tests/support/load.h"
 #include "tests/support/site_config.h"
 
@@ -23,39 +20,7 @@ namespace fs = std::filesystem;
 
 // GET /status from the admin API on a unix socket: the whole answer (it closes after it).
 std::string admin_status(const fs::path& socket_path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {};
-  }
-  const std::string req = "GET /status HTTP/1.1\r\nHost: admin\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 5000) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return all;
-}
-
-// The "requests" of each entry of /status's "loops" array, in loop order.
-std::vector<long> loop_requests(const std::string& status) {
-  std::vector<long> out;
-  size_t at = status.find("\"loops\": [");
-  size_t end = status.find(']', at);
-  while (at != std::string::npos && (at = status.find("\"requests\": ", at)) < end) {
-    at += 12;
-    out.push_back(std::stol(status.substr(at)));
-  }
-  return out;
+  return admin_exchange(socket_path, "GET", "/status");
 }
 
 std::vector<std::string> files_in(const fs::path& dir) {
@@ -105,17 +70,10 @@ class Loops : public ::testing::Test {
   bool log_has(const std::string& text) const {
     return host_->log().find(text) != std::string::npos;
   }
-  // Both loops have answered requests (the kernel spreads connections over the two
-  // SO_REUSEPORT sockets by address hash: many connections reach both). A loop counts a request
-  // when its exchange ends, a moment after the client has the response: waited for.
+  // Both loops have answered requests (tests/support/event_loops.h).
   void expect_both_loops_served() {
     std::string status;
-    bool both = wait_until([&] {
-      status = admin_status(admin_);
-      auto loops = loop_requests(status);
-      return loops.size() == 2 && loops[0] > 0 && loops[1] > 0;
-    });
-    EXPECT_TRUE(both) << status;
+    EXPECT_TRUE(every_loop_served(port_, admin_, 2, "/", status)) << status;
   }
 
   TempDir dir_;

@@ -6,15 +6,12 @@
 // both loops. Children are tracked through ./pids (never killed by name).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "tests/proxy/proxy_test_util.h"
+#include "tests/support/event_loops.h"
 #include "tests/support/harness.h"
 #include "tests/support/load.h"
 
@@ -33,36 +31,7 @@ namespace fs = std::filesystem;
 
 // GET /status on the admin unix socket: the whole answer (the admin API closes after it).
 std::string admin_status(const fs::path& socket_path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string req = "GET /status HTTP/1.1\r\nHost: admin\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
-// The "requests" of each entry of /status's server "loops" array, in loop order.
-std::vector<long> loop_requests(const std::string& status) {
-  std::vector<long> out;
-  size_t at = status.find("\"loops\": [");
-  if (at == std::string::npos) return out;
-  std::string loops = status.substr(at, status.find(']', at) - at);
-  std::regex re("\"requests\": ([0-9]+)");
-  for (std::sregex_iterator it(loops.begin(), loops.end(), re), end; it != end; ++it)
-    out.push_back(std::stol((*it)[1]));
-  return out;
+  return admin_exchange(socket_path, "GET", "/status");
 }
 
 // Keep-alive GETs in a loop; remembers the child pids that answered. A 502 whose page says
@@ -125,13 +94,10 @@ class ProxyLanes : public ChildrenTest {
   }
   fs::path admin_socket() const { return dir_ / "admin.sock"; }
 
-  // Both loops answered requests (each loop's own counter in /status).
+  // Both loops answered requests (tests/support/event_loops.h).
   void expect_both_loops_served() {
-    std::string status = admin_status(admin_socket());
-    std::vector<long> requests = loop_requests(status);
-    ASSERT_EQ(requests.size(), 2u) << status;
-    EXPECT_GT(requests[0], 0) << status;
-    EXPECT_GT(requests[1], 0) << status;
+    std::string status;
+    EXPECT_TRUE(every_loop_served(port_, admin_socket(), 2, "/", status)) << status;
   }
 
   // `connections` clients at once, each on its own connection (so the kernel spreads them over

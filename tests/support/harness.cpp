@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -463,6 +464,30 @@ std::optional<Response> http_request(uint16_t port, const std::string& method,
   req += "Connection: close\r\n\r\n" + body;
   if (!c.send(req)) return std::nullopt;
   return c.read_response(method == "HEAD");
+}
+
+std::string admin_exchange(const std::filesystem::path& socket_path, const std::string& method,
+                           const std::string& target) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  std::string all;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: admin\r\n\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[65536];
+    for (;;) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 5000) <= 0) break;
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      all.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return all;
 }
 
 }  // namespace sitehost::test

@@ -181,6 +181,11 @@ struct ProgramResult {
 ProgramResult run_program(const std::vector<std::string>& argv,
                           const std::filesystem::path& output_file, Ms timeout = 20s);
 
+// One request to the admin API on a unix socket: the whole raw answer (the API closes after
+// it), "" when the socket does not answer. Every wait is bounded (5 s).
+std::string admin_exchange(const std::filesystem::path& socket_path, const std::string& method,
+                           const std::string& target);
+
 // One request on a fresh connection: "GET path" with Host and Connection: close.
 std::optional<Response> http_request(uint16_t port, const std::string& method,
                                      const std::string& path, const std::string& body = {},
