@@ -180,6 +180,13 @@ void InprocLane::serve_waiting() {
   }
 }
 
+void InprocLane::reject_waiting(const HttpError& error) {
+  while (RequestAdapter* adapter = pop_waiting()) {
+    adapter->reject(error);
+    waiting_count_.sub();
+  }
+}
+
 void InprocLane::abort_requests_on(uint64_t number, const HttpError& error) {
   std::vector<RequestAdapter*> running;
   for (const auto& adapter : adapters_) {

@@ -52,6 +52,8 @@ class InprocLane {
   // The app has started (or failed, or the site is stopping): dispatch or answer the requests
   // waiting here, by what InprocSite::serving() says now.
   void serve_waiting();
+  // A stop with no start left to wait for: answers every request waiting here with `error`.
+  void reject_waiting(const HttpError& error);
   // After shutdown_time_limit: aborts this loop's requests still running on generation `number`.
   void abort_requests_on(uint64_t number, const HttpError& error);
   // Stop: closes the mailbox (its handle) on this thread. Nothing is in flight here by then.

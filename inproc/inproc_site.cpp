@@ -570,7 +570,16 @@ bool InprocSite::stop_generations() {
       return false;  // after that round
     }
   }
-  if (waiting_requests() > 0) return false;
+  if (waiting_requests() > 0) {
+    // No start will wake them (the stop came before the start they asked for, which then never
+    // ran), and no request joins them after the stop's first round: they get the stopping page.
+    for_each_lane(
+        [](InprocLane& lane) {
+          lane.reject_waiting({503, 0, "the site is stopping"});
+        },
+        {});
+    return false;  // after that round
+  }
   if (current_) {
     if (current_->ready() && current_->in_flight() > 0) return false;  // adapter_done: back here
     std::shared_ptr<Generation> last = current_;
