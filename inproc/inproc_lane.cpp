@@ -169,13 +169,14 @@ void InprocLane::serve_waiting() {
   Generation* generation = site_.serving();
   const auto state = generation ? generation->state() : Generation::State::kStarting;
   if (state == Generation::State::kStarting) return;  // a restart: still waiting
+  if (state != Generation::State::kReady) {
+    reject_waiting(site_.failure_of(*generation));
+    return;
+  }
   // Counted down only after each one is dispatched (counted on its generation), so the control
   // thread never sees a request in neither count.
   while (RequestAdapter* adapter = pop_waiting()) {
-    if (state == Generation::State::kReady)
-      dispatch(*adapter, *generation);
-    else
-      adapter->reject(site_.failure_of(*generation));
+    dispatch(*adapter, *generation);
     waiting_count_.sub();
   }
 }

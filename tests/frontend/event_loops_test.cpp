@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "tests/frontend/metrics_text.h"
+#include "tests/support/event_loops.h"
 #include "tests/support/harness.h"
 #include "tests/support/load.h"
 #include "tests/support/site_config.h"
@@ -43,22 +44,6 @@ std::optional<std::string> admin_get(const fs::path& socket_path, const std::str
   size_t end = all.find("\r\n\r\n");
   if (all.rfind("HTTP/1.1 200", 0) != 0 || end == std::string::npos) return std::nullopt;
   return all.substr(end + 4);
-}
-
-struct LoopStats {
-  long index = -1;
-  long connections = 0;
-  long requests = 0;
-};
-
-// The "loops" array of GET /status.
-std::vector<LoopStats> loops_of(const std::string& status) {
-  static const std::regex kLoop(
-      R"re(\{"index": (\d+), "connections": (\d+), "requests": (\d+)\})re");
-  std::vector<LoopStats> out;
-  for (std::sregex_iterator it(status.begin(), status.end(), kLoop), end; it != end; ++it)
-    out.push_back({std::stol((*it)[1]), std::stol((*it)[2]), std::stol((*it)[3])});
-  return out;
 }
 
 // The first `"key": N` of a JSON text; -1000000 when absent.

@@ -9,8 +9,15 @@
 
 namespace sitehost::test {
 
-// The "requests" of each entry of /status's server "loops" array, in loop order.
-std::vector<long> loop_requests(const std::string& status);
+// One entry of /status's server "loops" array.
+struct LoopStats {
+  long index = -1;
+  long connections = 0;
+  long requests = 0;
+};
+
+// The "loops" array of GET /status, in loop order.
+std::vector<LoopStats> loops_of(const std::string& status);
 
 // True once each of `loops` loops has answered a request (each loop's counter in the /status of
 // the admin API on `admin_socket`); `status` is left holding the last /status read. The kernel
