@@ -13,6 +13,7 @@
 // one event loop's thread; nothing in here is touched from another thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,6 +60,15 @@ class Forwarder final : public BodyReader,
   // Whether request_timeout currently applies, and since when the child was last heard from.
   bool timed() const { return timed_hook.linked && !upstream_paused_; }
   uint64_t last_activity() const { return last_activity_; }
+  // How long this request may go unheard before on_timeout: request_timeout, except while it
+  // waits to learn whether a closed connection was a crash. A child's exit is reported within
+  // milliseconds of its sockets closing, so a live child that just closed is not waited on for
+  // the whole request_timeout.
+  uint64_t timeout_ms(uint64_t request_timeout_ms) const {
+    return phase_ == Phase::kAwaitingExit ? std::min(request_timeout_ms, kExitGraceMs)
+                                          : request_timeout_ms;
+  }
+  static constexpr uint64_t kExitGraceMs = 2000;
 
   ListHook<Forwarder> queue_hook;  // a lane child's waiters or exit watchers
   ListHook<Forwarder> timed_hook;  // the lane's request_timeout sweep
@@ -68,7 +78,7 @@ class Forwarder final : public BodyReader,
  private:
   // kAwaitingExit: the child connection ended before a response head; whether the child died
   // (502.5) or closed it on its own (502.3) is known once the lane hears of the exit, or
-  // request_timeout passes without one.
+  // timeout_ms() (at most kExitGraceMs) passes without one.
   enum class Phase { kFree, kQueued, kConnecting, kForwarding, kAwaitingExit, kTunnel, kEnding };
 
   static constexpr size_t kMaxPinnedBlocks = 4;     // response blocks in flight to the client

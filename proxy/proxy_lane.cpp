@@ -259,7 +259,7 @@ void ProxyLane::sweep() {
   Forwarder* f = timed_.front();
   while (f) {
     Forwarder* next = IntrusiveList<Forwarder, &Forwarder::timed_hook>::next(f);
-    if (f->timed() && t - f->last_activity() >= timeout) f->on_timeout();
+    if (f->timed() && t - f->last_activity() >= f->timeout_ms(timeout)) f->on_timeout();
     f = next;
   }
 }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,21 @@ inline bool has_header(const std::string& json, const std::string& name, const s
 // Gone = no /proc entry at all (a zombie still has one); never true for a pid <= 0.
 inline bool process_gone(long pid) {
   return pid > 0 && !std::filesystem::exists(std::filesystem::path("/proc") / std::to_string(pid));
+}
+
+// Exited = gone, or a zombie none of whose threads still runs. A multithreaded process's leader
+// shows "Z" while its other threads still exit, and its sockets stay open until the last one has:
+// only then is its port closed.
+inline bool process_exited(long pid) {
+  if (process_gone(pid)) return true;
+  std::filesystem::path proc = std::filesystem::path("/proc") / std::to_string(pid);
+  std::ifstream stat(proc / "stat");
+  std::string line;
+  if (!std::getline(stat, line) || line.find(") Z") == std::string::npos) return false;
+  std::error_code ec;
+  auto threads = std::distance(std::filesystem::directory_iterator(proc / "task", ec),
+                               std::filesystem::directory_iterator());
+  return ec || threads <= 1;
 }
 
 // The pids the test children appended to `file`, in order.

@@ -121,5 +121,22 @@ TEST_F(ProxySiteTest, LiveChildClosingWithoutAnswerIs5023AfterRequestTimeout) {
   EXPECT_EQ(json_int(fetch("/after"), "pid"), pid);
 }
 
+// With a long request_timeout, the wait for an exit that does not come is bounded by the exit
+// grace (2 s), not by request_timeout.
+TEST_F(ProxySiteTest, LiveChildClosingWithoutAnswerWaitsOnlyTheExitGrace) {
+  config_.request_timeout = 60s;
+  long pid = json_int(fetch("/warm-up"), "pid");
+  auto start = Clock::now();
+  auto ex = get("/drop");
+  ASSERT_TRUE(wait(*ex, 20s));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  EXPECT_TRUE(ex->errored);
+  EXPECT_EQ(ex->error_status, 502);
+  EXPECT_EQ(ex->error_substatus, 3);
+  EXPECT_GE(ms, 1900);
+  EXPECT_LT(ms, 10000);
+  EXPECT_EQ(json_int(fetch("/after"), "pid"), pid);
+}
+
 }  // namespace
 }  // namespace sitehost::proxy::test

@@ -32,6 +32,7 @@ using sitehost::test::children_dir;
 using sitehost::test::has_header;
 using sitehost::test::json_int;
 using sitehost::test::json_str;
+using sitehost::test::process_exited;
 using sitehost::test::process_gone;
 
 inline std::string slurp(const fs::path& file) {

@@ -52,8 +52,10 @@ void ManagedSite::start() {
   if (r == 0)
     r = uv_fs_event_start(watch_.get(), &ManagedSite::on_fs_event, config_->physical_path.c_str(),
                           0);
+  if (r == 0) r = settle_.init(context_.loop, [this] { check_offline(); });
   if (r != 0) {
     watch_.close();
+    settle_.close();
     context_.log->warn("site {}: cannot watch {} for {} ({}); checking on requests only",
                        config_->name, config_->physical_path.string(), kOfflineFile,
                        uv_strerror(r));
@@ -98,6 +100,7 @@ void ManagedSite::retire_when_unpublished(std::shared_ptr<Site> app) {
 void ManagedSite::stop(std::function<void()> done) {
   stopping_ = true;
   watch_.close();
+  settle_.close();
   std::shared_ptr<Site> app = std::move(app_);
   app_.reset();
   // Done once no loop can reach the app; it drains and stops on its own, tracked by the owner.
@@ -135,13 +138,22 @@ void ManagedSite::handle(Exchange& exchange) {
 
 void ManagedSite::request_check() {
   if (!context_.loops) {
-    check_offline();
+    schedule_check();
     return;
   }
   std::weak_ptr<ManagedSite> weak = weak_from_this();
   context_.loops->post_control([weak] {
-    if (auto self = weak.lock()) self->check_offline();
+    if (auto self = weak.lock()) self->schedule_check();
   });
+}
+
+// The file may be in the middle of being written: it is read kSettleMs after the first sign of a
+// change (without the timer, i.e. when the folder cannot be watched, at once).
+void ManagedSite::schedule_check() {
+  if (!settle_)
+    check_offline();
+  else if (!settle_.active())
+    settle_.start(kSettleMs);
 }
 
 void ManagedSite::on_fs_event(uv_fs_event_t* handle, const char* filename, int, int status) {
@@ -152,9 +164,10 @@ void ManagedSite::on_fs_event(uv_fs_event_t* handle, const char* filename, int, 
                              self->config_->physical_path.string(), uv_strerror(status));
     return;
   }
-  // Without a name (overflow, the folder itself changed) check anyway.
+  // Without a name (overflow, the folder itself changed) check anyway. The events of one write
+  // (create, then modify) come in a burst: one check after it.
   if (filename && std::strcmp(filename, kOfflineFile) != 0) return;
-  self->check_offline();
+  self->schedule_check();
 }
 
 void ManagedSite::check_offline() {

@@ -5,8 +5,10 @@
 //     the current Site is stopped (requests in flight finish, then its libraries are unloaded /
 //     children stopped) and dropped; when the file goes, a fresh Site is built from the same
 //     config (it starts lazily on the next request, or at once with preload). The file is
-//     watched (uv_fs_event on the folder) and re-checked with a stat on requests at most every
-//     200 ms, so a missed event cannot leave a site stuck in either state;
+//     watched (uv_fs_event on the folder; read 50 ms after the first event of a burst, so a file
+//     being created and written is read whole, not as the empty file its creation left) and
+//     re-checked with a stat on requests at most every 200 ms, so a missed event cannot leave a
+//     site stuck in either state;
 //   - count in-flight requests and answer status for the admin API;
 //   - recycle (or reload) one site on `ctl reload SITE`.
 // The state lives as long as the ManagedSite, i.e. across reloads that leave the site unchanged.
@@ -99,10 +101,12 @@ class ManagedSite final : public Site, public std::enable_shared_from_this<Manag
   void retire_when_unpublished(std::shared_ptr<Site> app);
   // A loop saw the file appear or go before the control thread did: check now.
   void request_check();
+  void schedule_check();
   void check_offline();
   void load_page();
   void serve_offline(Exchange& exchange, Page& page);
   static void on_fs_event(uv_fs_event_t* handle, const char* filename, int events, int status);
+  static constexpr uint64_t kSettleMs = 50;  // from a file event to reading the file
 
   std::shared_ptr<const SiteConfig> config_;
   SiteFactory factory_;
@@ -112,6 +116,7 @@ class ManagedSite final : public Site, public std::enable_shared_from_this<Manag
   std::filesystem::path offline_file_;
   std::shared_ptr<Site> app_;
   UvHandle<uv_fs_event_t> watch_;
+  UvTimer settle_;                            // check_offline() kSettleMs after a file event
   std::vector<std::unique_ptr<Page>> pages_;  // back() is current; older ones while in use
   uint64_t page_seq_ = 0;
   uint64_t published_seq_ = 0;         // every loop's view has this page (or a newer one)
