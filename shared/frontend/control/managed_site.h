@@ -99,8 +99,9 @@ class ManagedSite final : public Site, public std::enable_shared_from_this<Manag
   void publish(std::function<void()> then = nullptr);
   // Retires `app` once no loop can call it any more.
   void retire_when_unpublished(std::shared_ptr<Site> app);
-  // A loop saw the file appear or go before the control thread did: check now.
+  // A loop saw the file appear or go before the control thread did: check (schedule_check).
   void request_check();
+  // check_offline() kSettleMs from now (at once when the folder is not watched).
   void schedule_check();
   void check_offline();
   void load_page();
