@@ -242,6 +242,7 @@ void Forwarder::on_upstream_data(UpstreamConnection& connection, Block* block, s
       return;
     case UpstreamResponseParser::Result::kNeedMore:
       unpin(block);
+      send_head_now();
       if (pinned_blocks_ >= kMaxPinnedBlocks && upstream_ && !upstream_paused_) {
         upstream_paused_ = true;  // the client is slower than the child
         upstream_->read_stop();
@@ -272,6 +273,14 @@ void Forwarder::on_response_head(const ResponseHead& head) {
   for (const HeaderView& h : head.headers)
     if (pass_response_header(head.headers, h, tunnel)) exchange_->add_header(h.name, h.value);
   if (tunnel) exchange_->add_header("Connection", "Upgrade");
+}
+
+// A head that arrived without body bytes behind it goes to the client now, not with the first
+// body byte: server-sent events, long polls and any app that flushes its head and then works
+// would otherwise leave the client waiting. A head followed by body bytes in the same read
+// already went out with the first of them (one write).
+void Forwarder::send_head_now() {
+  if (exchange_ && parser_.head_done() && !exchange_->head_sent()) exchange_->write({}, {});
 }
 
 void Forwarder::on_response_body(std::string_view chunk) {

@@ -107,6 +107,7 @@ class Forwarder final : public BodyReader,
   void requeue(uint32_t generation);
   void await_exit();
   void send_head();
+  void send_head_now();  // the response head to the client, when it came without body bytes
   void append_upstream(std::string_view data);
   void flush_upstream();
   void complete_response(bool clean_end);

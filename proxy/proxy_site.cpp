@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "proxy/child_environment.h"
 #include "proxy/child_process.h"
 #include "proxy/child_slot.h"
 #include "proxy/forwarder.h"
@@ -22,14 +23,6 @@ extern char** environ;
 namespace sitehost {
 namespace proxy {
 namespace {
-
-// Set per child by the slot, whatever the environments say.
-bool per_child_variable(std::string_view name) {
-  return name == "ASPNETCORE_PORT" || name == "ASPNETCORE_TOKEN" ||
-         name == "ASPNETCORE_APPL_PATH" || name == "ASPNETCORE_IIS_PHYSICAL_PATH";
-}
-
-constexpr std::string_view kHttpsPortVariable = "ASPNETCORE_ANCM_HTTPS_PORT";
 
 std::string json_pids(const std::vector<pid_t>& pids) {
   std::string out = "[";
@@ -77,21 +70,7 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
       context_(context),
       control_(std::make_unique<TaskQueue>(context.loop)),
       launcher_(find_launcher()) {
-  // ASPNETCORE_ANCM_HTTPS_PORT: computed from the bindings, overriding sitehost's own
-  // environment; a value in the site's `environment` wins (ANCM adds it only when absent).
-  uint16_t https_port = ancm_https_port(config_);
-  bool add_https_port =
-      https_port != 0 && !config_.environment.count(std::string(kHttpsPortVariable));
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    std::string_view name = entry.substr(0, entry.find('='));
-    if (per_child_variable(name) || config_.environment.count(std::string(name))) continue;
-    if (add_https_port && name == kHttpsPortVariable) continue;
-    environment_.emplace_back(entry);
-  }
-  for (const auto& [name, value] : config_.environment)
-    if (!per_child_variable(name)) environment_.push_back(name + "=" + value);
-  if (add_https_port) environment_.push_back(fmt::format("{}={}", kHttpsPortVariable, https_port));
+  environment_ = child_base_environment(config_, environ, ancm_https_port(config_));
 
   unsigned processes = std::max<uint32_t>(1, config_.processes);
   std::vector<uint64_t> serving;

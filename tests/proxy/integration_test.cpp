@@ -321,6 +321,25 @@ TEST_F(ProxyIntegration, ClientDisconnectClosesTheChildConnection) {
   EXPECT_TRUE(wait_until([&] { return fs::exists(app_ / "closed-q"); }, 5s));
 }
 
+// Server-sent events, long polls: a head the child flushed reaches the client at once, before
+// any body byte exists (the child holds its body until the test has seen the head).
+TEST_F(ProxyIntegration, ResponseHeadIsForwardedBeforeTheFirstBodyByte) {
+  start(python_site("echo.py"));
+  Client c(port_, 10s);
+  ASSERT_TRUE(c.send("GET /head-then-wait?id=h HTTP/1.1\r\nHost: h\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(app_ / "head-h"); }, 10s));
+  while (c.pending().find("\r\n\r\n") == std::string::npos)
+    ASSERT_TRUE(c.read_at_least(c.pending().size() + 1)) << "no head while the body is held";
+  EXPECT_EQ(c.pending().rfind("HTTP/1.1 200", 0), 0u) << c.pending();
+  EXPECT_NE(c.pending().find("text/event-stream"), std::string::npos) << c.pending();
+  EXPECT_EQ(c.pending().find("released"), std::string::npos);
+  std::ofstream(app_ / "release-h") << "go\n";
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "released\n");
+}
+
 TEST_F(ProxyIntegration, ChildrenDieWithSitehost) {
   start(python_site("echo.py", "processes = 2\npreload = true\n"));
   ASSERT_TRUE(wait_until([&] { return pids().size() == 2; }, 10s));

@@ -10,6 +10,9 @@ Special paths (query ?ms=N / ?n=N):
   /short           Content-Length 100, 5 bytes, close          /garbage   not HTTP, close
   /drop            closes the connection without answering (the process lives on)
   /wait-close?id=X writes ./open-X, blocks until the connection closes, writes ./closed-X
+  /head-then-wait?id=X  sends its head (chunked), writes ./head-X, waits until ./release-X exists
+                   (30 s at most), then sends one chunk "released\n" and ends: an app that
+                   flushes its head and then works (server-sent events, long polls)
   /continue        sends 100 Continue and 103 before the answer
   /upgrade         101 to an "echo" protocol: raw bytes echoed until EOF
 Env: ECHO_START_DELAY_MS (sleep before listening), ECHO_REQUIRE_TOKEN=1 (400 without the right
@@ -153,6 +156,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(marker, "w") as f:
                 f.write("closed\n")
             self.close_connection = True
+            return
+        if path == "/head-then-wait":
+            name = urllib.parse.parse_qs(query).get("id", ["x"])[0]
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.flush()
+            with open("head-" + name, "w") as f:
+                f.write("sent\n")
+            deadline = time.monotonic() + 30
+            while not os.path.exists("release-" + name) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.wfile.write(b"9\r\nreleased\n\r\n0\r\n\r\n")
             return
         if path == "/continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
