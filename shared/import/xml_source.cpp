@@ -43,6 +43,12 @@ size_t invalid_utf8_at(std::string_view text) {
     for (size_t k = 1; k < length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
     }
+    // No overlong forms, no UTF-16 surrogates, nothing above U+10FFFF (TOML rejects them).
+    auto second = length > 2 ? static_cast<unsigned char>(text[i + 1]) : 0x80;
+    if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) ||
+        (c == 0xF0 && second < 0x90) || (c == 0xF4 && second > 0x8F)) {
+      return i;
+    }
     i += length;
   }
   return std::string_view::npos;

@@ -301,6 +301,10 @@ TEST_F(WebConfigImportTest, MalformedXmlGivesLineAndColumn) {
 TEST_F(WebConfigImportTest, EncodingProblems) {
   ImportResult r = import("<configuration a=\"\xC3\x28\"/>");
   EXPECT_EQ(r.diagnostics, Lines{file_.string() + ":1:19: error: invalid UTF-8"});
+  r = import("<configuration>\n <a b=\"\xED\xA0\x80\"/></configuration>");  // a surrogate
+  EXPECT_EQ(r.diagnostics, Lines{file_.string() + ":2:8: error: invalid UTF-8"});
+  r = import("<configuration a=\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"/>");  // é € 😀
+  EXPECT_EQ(r.diagnostics.size(), 1u);  // valid: only "no <aspNetCore>"
   r = import(std::string("\xFF\xFE<\0c\0", 6));
   EXPECT_EQ(r.diagnostics,
             Lines{file_.string() +
@@ -419,13 +423,16 @@ TEST_F(WebConfigImportTest, EnvironmentCollection) {
         <environmentVariable name="B" value="2" />
         <remove name="a" />
         <environmentVariable name="C" value="3" />
+        <environmentVariable name="Ünï" value="é€ &#x7F;&#13;" />
       </environmentVariables>
     </aspNetCore>
   </system.webServer>
 </configuration>
 )");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(load_back(r).environment, (std::map<std::string, std::string>{{"B", "2"}, {"C", "3"}}));
+  EXPECT_EQ(load_back(r).environment,
+            (std::map<std::string, std::string>{{"B", "2"}, {"C", "3"}, {"Ünï", "é€ \x7F\r"}}));
+  EXPECT_NE(r.toml.find("\"Ünï\" = \"é€ \\u007F\\r\""), std::string::npos) << r.toml;
 
   r = import(R"(
 <configuration>
