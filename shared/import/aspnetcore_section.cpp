@@ -93,7 +93,7 @@ void set_arguments(const Attr& a, ImportedSite& site) {
   std::string why;
   auto words = config_detail::split_arguments(a.value, why);
   if (!words) {
-    a.error(why);
+    a.error(fmt::format("cannot be split into arguments: {}", why));
     return;
   }
   for (std::string& word : *words) {

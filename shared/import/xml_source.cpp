@@ -99,7 +99,7 @@ std::pair<uint32_t, uint32_t> XmlSource::position(size_t offset) const {
   auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
   size_t index = static_cast<size_t>(next - line_starts_.begin()) - 1;
   size_t column = offset - line_starts_[index] + 1;
-  if (index == 0 && bom_ && column > kUtf8Bom.size()) column -= kUtf8Bom.size();
+  if (index == 0 && bom_) column = column > kUtf8Bom.size() ? column - kUtf8Bom.size() : 1;
   return {static_cast<uint32_t>(index + 1), static_cast<uint32_t>(column)};
 }
 

@@ -240,6 +240,14 @@ TEST_F(WebConfigImportTest, BadValuesAreErrorsNamingAttributeAndValue) {
        "<aspNetCore> attribute 'processesPerApplication' must be a whole number from 1 to 100, "
        "got \"0\""},
       {"stdoutLogFile=\"\"", "<aspNetCore> attribute 'stdoutLogFile' must not be empty"},
+      {"processPath=\"\"", "<aspNetCore> attribute 'processPath' must not be empty"},
+      {"arguments=\"run &quot;a b\"",
+       "<aspNetCore> attribute 'arguments' cannot be split into arguments: unterminated double "
+       "quote in \"run \\\"a b\""},
+      {"stdoutLogFile=\"\\\\srv\\logs\"",
+       "<aspNetCore> attribute 'stdoutLogFile' is a Windows absolute path "
+       "(\"\\\\\\\\srv\\\\logs\"); "
+       "give a path on this machine, or one relative to the app's folder"},
       {"stdoutLogFile=\"C:\\logs\\out\"",
        "<aspNetCore> attribute 'stdoutLogFile' is a Windows absolute path (\"C:\\\\logs\\\\out\"); "
        "give a path on this machine, or one relative to the app's folder"},
@@ -295,6 +303,8 @@ TEST_F(WebConfigImportTest, MalformedXmlGivesLineAndColumn) {
   r = import("<configuration>\n  <system.webServer>\n</configuration>\n");
   EXPECT_EQ(r.diagnostics, Lines{file_.string() + ":3:3: error: Start-end tags mismatch"});
   r = import("");
+  EXPECT_EQ(r.diagnostics, Lines{file_.string() + ":1:1: error: No document element found"});
+  r = import("\xEF\xBB\xBF");
   EXPECT_EQ(r.diagnostics, Lines{file_.string() + ":1:1: error: No document element found"});
 }
 
