@@ -200,6 +200,22 @@ constexpr Mapping kAttributes[] = {
     {"disableStartUpErrorPage", warn_disable_error_page},
 };
 
+// An attribute no setter takes: a warning, with the right spelling when only its case is off
+// (IIS attribute names are case-sensitive).
+void warn_unknown(const MapContext& c, const pugi::xml_node& element,
+                  const pugi::xml_attribute& a) {
+  std::string lower = lower_ascii(a.name());
+  for (const Mapping& m : kAttributes) {
+    if (lower_ascii(m.name) != lower) continue;
+    c.d.warn(c.xml.line_of(a, element),
+             fmt::format("<aspNetCore> attribute '{}' has no sitehost equivalent; ignored (did "
+                         "you mean '{}'? attribute names are case-sensitive)",
+                         a.name(), m.name));
+    return;
+  }
+  warn_unmapped_attribute(c.xml, c.d, element, a);
+}
+
 }  // namespace
 
 void map_aspnetcore(const MapContext& c, const pugi::xml_node& element, ImportedSite& site) {
@@ -211,7 +227,7 @@ void map_aspnetcore(const MapContext& c, const pugi::xml_node& element, Imported
       if (m.name == name) mapping = &m;
     }
     if (mapping == nullptr) {
-      warn_unmapped_attribute(c.xml, c.d, element, a);
+      warn_unknown(c, element, a);
       continue;
     }
     has_process_path = has_process_path || name == "processPath";

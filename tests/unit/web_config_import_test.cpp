@@ -368,7 +368,7 @@ TEST_F(WebConfigImportTest, WhatHasNoSitehostMeaningIsAWarning) {
   <location path="api"><system.webServer /></location>
   <system.webServer>
     <rewrite />
-    <aspNetCore processPath="dotnet" arguments="App.dll" recycle="yes"
+    <aspNetCore processPath="dotnet" arguments="App.dll" recycle="yes" stdoutlogenabled="true"
                 forwardWindowsAuthToken="true" disableStartUpErrorPage="true">
       <handlerSettings>
         <handlerSetting name="debugFile" value="aspnetcore-debug.log" />
@@ -400,6 +400,9 @@ TEST_F(WebConfigImportTest, WhatHasNoSitehostMeaningIsAWarning) {
              "reads only the app's own settings; ignored"),
           at(5, "warning", unmapped("<system.webServer> element <rewrite>")),
           at(6, "warning", unmapped("<aspNetCore> attribute 'recycle'")),
+          at(6, "warning",
+             "<aspNetCore> attribute 'stdoutlogenabled' has no sitehost equivalent; ignored (did "
+             "you mean 'stdoutLogEnabled'? attribute names are case-sensitive)"),
           at(7, "warning",
              "<aspNetCore> attribute 'forwardWindowsAuthToken' has no sitehost equivalent (there "
              "is no Windows authentication token on Linux); ignored"),
