@@ -11,6 +11,7 @@
 #include "inproc/inproc_site.h"
 #include "proxy/proxy_site.h"
 #include "shared/config/config_loader.h"
+#include "shared/frontend/bin/import_command.h"
 #include "shared/frontend/control/ctl.h"
 #include "shared/frontend/control/server.h"
 #include "shared/log/logger.h"
@@ -20,6 +21,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: sitehost [options]\n"
     "       sitehost ctl [-c FILE] status | reload [SITE] | stop | metrics\n"
+    "       sitehost import [--name NAME] [--binding URL]... WEB_CONFIG\n"
     "\n"
     "  -c, --config FILE   configuration file (TOML); default /etc/sitehost/sitehost.toml\n"
     "  -t, --check         validate the configuration and exit (0 = valid, 1 = invalid)\n"
@@ -27,7 +29,9 @@ constexpr const char* kUsage =
     "  -v, --version       show the version\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the configuration,\n"
-    "SIGUSR1 reopens the log files.\n";
+    "SIGUSR1 reopens the log files.\n"
+    "\n"
+    "sitehost ctl --help and sitehost import --help describe those commands.\n";
 
 struct Options {
   std::string config = "/etc/sitehost/sitehost.toml";
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   Options options;
   if (argc > 1 && std::string_view(argv[1]) == "ctl")
     return run_ctl(argc, argv, options.config.c_str());
+  if (argc > 1 && std::string_view(argv[1]) == "import") return run_import(argc, argv);
   if (int code = parse_options(argc, argv, options); code >= 0) return code;
 
   LoadResult loaded = load_config(options.config);
