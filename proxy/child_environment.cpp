@@ -9,6 +9,7 @@ namespace sitehost::proxy {
 namespace {
 
 constexpr std::string_view kHostingStartup = "ASPNETCORE_HOSTINGSTARTUPASSEMBLIES";
+constexpr std::string_view kUrls = "ASPNETCORE_URLS";
 constexpr std::string_view kIisIntegration = "Microsoft.AspNetCore.Server.IISIntegration";
 
 // `list` (';'-separated assembly names) with the IIS integration assembly appended unless it is
@@ -62,6 +63,8 @@ std::vector<std::string> child_base_environment(const SiteConfig& config, char**
   set_default("ASPNETCORE_IIS_HTTPAUTH", "anonymous;");
   set_default("ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED", "true");
   if (https_port != 0) set_default("ASPNETCORE_ANCM_HTTPS_PORT", std::to_string(https_port));
+  // The slot sets ASPNETCORE_URLS to the child's own address unless the site chose a value.
+  if (!site_sets(kUrls)) vars.erase(std::string(kUrls));
   auto startup = vars.find(kHostingStartup);
   std::string assemblies = with_iis_integration(startup == vars.end() ? "" : startup->second);
   vars.insert_or_assign(std::string(kHostingStartup), std::move(assemblies));

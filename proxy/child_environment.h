@@ -1,6 +1,6 @@
 // The environment an out-of-process site's children start with (before the per-child variables
-// ASPNETCORE_PORT, ASPNETCORE_TOKEN, ASPNETCORE_APPL_PATH and ASPNETCORE_IIS_PHYSICAL_PATH, which
-// the slot adds for each child).
+// ASPNETCORE_PORT, ASPNETCORE_TOKEN, ASPNETCORE_APPL_PATH, ASPNETCORE_IIS_PHYSICAL_PATH and
+// ASPNETCORE_URLS, which the slot adds for each child).
 //
 // ANCM's rules (AspNetCoreModuleV2 environmentvariablehash.h), so Kestrel's IIS integration turns
 // on in an unmodified app exactly as behind IIS:
@@ -12,6 +12,10 @@
 //                                       (';'-separated, once), so apps built with the slim
 //                                       builder are integrated too
 //   ASPNETCORE_ANCM_HTTPS_PORT          the site's https port when it has exactly one
+// Beyond ANCM, the slot also sets ASPNETCORE_URLS=http://127.0.0.1:PORT (unless the site's
+// `environment` sets it): an app whose builder has no IIS integration (CreateSlimBuilder, whose
+// SlimWebHostBuilder runs no hosting startups) still listens on the port handed over, and for an
+// integrated app it is the address the integration picks anyway.
 // A value the site's `environment` sets for the first two or the last wins (ANCM adds them only
 // when absent); the hosting-startup entry is appended to whatever value is there.
 #pragma once

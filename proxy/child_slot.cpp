@@ -217,6 +217,8 @@ void ChildSlot::spawn_attempt() {
   spec.environment.push_back("ASPNETCORE_TOKEN=" + token_);
   spec.environment.push_back("ASPNETCORE_APPL_PATH=" + config.path);
   spec.environment.push_back("ASPNETCORE_IIS_PHYSICAL_PATH=" + config.physical_path.string());
+  if (!config.environment.count("ASPNETCORE_URLS"))  // child_environment.h: why
+    spec.environment.push_back(fmt::format("ASPNETCORE_URLS=http://127.0.0.1:{}", port_));
 
   child_ = std::make_unique<ChildProcess>(site_.loop());
   int r = child_->spawn(

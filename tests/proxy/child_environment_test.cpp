@@ -67,6 +67,15 @@ TEST(ChildEnvironment, TheSiteWinsOverSitehostAndAncmDefaults) {
             1);
 }
 
+TEST(ChildEnvironment, UrlsAreLeftToTheSlotUnlessTheSiteSetsThem) {
+  SiteConfig config;
+  auto env = environment(config, {"ASPNETCORE_URLS=http://*:80"});
+  EXPECT_FALSE(value_of(env, "ASPNETCORE_URLS"));
+  config.environment["ASPNETCORE_URLS"] = "http://127.0.0.1:5005";
+  env = environment(config, {"ASPNETCORE_URLS=http://*:80"});
+  EXPECT_EQ(value_of(env, "ASPNETCORE_URLS"), "http://127.0.0.1:5005");
+}
+
 TEST(ChildEnvironment, PerChildVariablesAreLeftToTheSlot) {
   SiteConfig config;
   config.environment["ASPNETCORE_TOKEN"] = "from-the-site";

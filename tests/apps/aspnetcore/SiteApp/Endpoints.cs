@@ -31,6 +31,7 @@ static class Endpoints {
     app.MapGet("/sse", Waits.ServerSentEvents);
     app.MapGet("/hang", Waits.Hang);
     app.MapGet("/aborted", ctx => Respond.Text(ctx, Waits.AbortedCount + "\n"));
+    app.MapGet("/hanging", ctx => Respond.Text(ctx, Waits.WaitingCount + "\n"));
   }
 
   static Task Hello(HttpContext ctx) => Respond.Text(ctx, "Hello from ASP.NET Core\n");

@@ -6,16 +6,23 @@ namespace SiteApp;
 // that waits for its own abort (counted, so a test can see that the abort reached the app).
 static class Waits {
   static long aborted;
+  static long waiting;
 
   public static long AbortedCount => Interlocked.Read(ref aborted);
+  // Requests inside /slow or /hang right now (GET /hanging): a test knows its request reached
+  // the app before it disconnects, stops or redeploys.
+  public static long WaitingCount => Interlocked.Read(ref waiting);
 
   // GET /slow?ms=N: "slow done\n" after N ms (not when the request is aborted first).
   public static async Task Slow(HttpContext ctx) {
     long ms = Respond.Query(ctx, "ms", 100, 0, 600_000);
+    Interlocked.Increment(ref waiting);
     try {
       await Task.Delay(TimeSpan.FromMilliseconds(ms), ctx.RequestAborted);
     } catch (OperationCanceledException) {
       return;
+    } finally {
+      Interlocked.Decrement(ref waiting);
     }
     await Respond.Text(ctx, "slow done\n");
   }
@@ -56,11 +63,14 @@ static class Waits {
 
   // GET /hang: waits for RequestAborted (at most 60 s), then counts the abort (GET /aborted).
   public static async Task Hang(HttpContext ctx) {
+    Interlocked.Increment(ref waiting);
     try {
       await Task.Delay(TimeSpan.FromSeconds(60), ctx.RequestAborted);
     } catch (OperationCanceledException) {
       Interlocked.Increment(ref aborted);
       return;
+    } finally {
+      Interlocked.Decrement(ref waiting);
     }
     await Respond.Text(ctx, "hang: not aborted within 60 s\n");
   }
