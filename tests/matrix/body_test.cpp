@@ -99,7 +99,9 @@ TEST_P(Bodies, BodyOverTheLimitGets413) {
 }
 
 TEST_P(Bodies, BlockingBodyIoOnTheThreadPool) {
-  if (!variant().thread_pool) GTEST_SKIP() << "blocking body I/O needs allow_synchronous_io";
+  if (!variant().thread_pool)
+    GTEST_SKIP() << "n/a: blocking body I/O needs allow_synchronous_io (the in-process thread "
+                    "pool)";
   ASSERT_NO_FATAL_FAILURE(start({.library = "sync_io"}));
   const std::string body = test_bytes(1u << 20, 9);
   auto r = request("POST", "/sync", body, {}, 30s);

@@ -7,6 +7,8 @@
 #include <regex>
 #include <set>
 
+#include "tests/matrix/aspnetcore_site.h"
+#include "tests/support/aspnetcore.h"
 #include "tests/support/site_config.h"
 #include "tests/support/tls_client.h"
 
@@ -15,7 +17,10 @@ namespace sitehost::test {
 namespace fs = std::filesystem;
 
 std::string Variant::name() const {
-  std::string n = thread_pool ? "ThreadPool" : in_process() ? "InProcess" : "OutOfProcess";
+  std::string n = thread_pool    ? "ThreadPool"
+                  : in_process() ? "InProcess"
+                  : aspnetcore() ? "AspNetCore"
+                                 : "OutOfProcess";
   n += https ? "_Https" : "_Http";
   return n + "_" + std::to_string(loops) + (loops == 1 ? "loop" : "loops");
 }
@@ -25,7 +30,8 @@ std::vector<Variant> all_variants() {
   for (Variant v :
        {Variant{Model::kInProcess, false, false}, Variant{Model::kInProcess, true, false},
         Variant{Model::kOutOfProcess, false, false}, Variant{Model::kOutOfProcess, true, false},
-        Variant{Model::kInProcess, false, true}, Variant{Model::kInProcess, true, true}})
+        Variant{Model::kInProcess, false, true}, Variant{Model::kInProcess, true, true},
+        Variant{Model::kAspNetCore, false, false}, Variant{Model::kAspNetCore, true, false}})
     // 1, 2 then 2, 1: gtest shards by test index modulo the shard count, and a plain 1, 2 order
     // would give tools/matrix's two shards all the 1-loop and all the 2-loop cells each.
     for (bool flip = out.size() % 4 != 0; int loops : {1, 2}) {
@@ -77,10 +83,18 @@ std::set<long> child_pids(const std::string& log) {
 
 }  // namespace
 
+void Matrix::SetUp() {
+  if (variant().aspnetcore()) SITEHOST_NEEDS_ASPNETCORE();
+}
+
 void Matrix::start(const App& app) {
   const Variant& v = variant();
   fs::create_directories(site_dir);
-  if (app.child_command.empty() || v.in_process()) {
+  if (v.aspnetcore()) {
+    ASSERT_TRUE(app.child_command.empty())
+        << "child_command has no meaning in the AspNetCore variant: skip the test there";
+    ASSERT_TRUE(aspnetcore_deploy(site_dir, app.library));
+  } else if (app.child_command.empty() || v.in_process()) {
     auto library = app_library(app.library);
     ASSERT_TRUE(library);
     deploy(app.library);
@@ -103,9 +117,11 @@ void Matrix::start(const App& app) {
     site.keys["certificate"] = toml_string(cert.certificate.string());
     site.keys["private_key"] = toml_string(cert.private_key.string());
   }
-  if (!app.environment.empty()) {
+  std::map<std::string, std::string> environment = app.environment;
+  if (v.aspnetcore()) environment.merge(aspnetcore_environment(app.library));
+  if (!environment.empty()) {
     std::string env = "{ ";
-    for (const auto& [name, value] : app.environment)
+    for (const auto& [name, value] : environment)
       env += (env.size() > 2 ? ", " : "") + name + " = " + toml_string(value);
     site.keys["environment"] = env + " }";
   }
@@ -114,6 +130,10 @@ void Matrix::start(const App& app) {
     site.keys["handler"] = toml_string((site_dir / "app.so").string());
     site.keys["shadow_copy_directory"] = toml_string((dir / "shadow").string());
     if (v.thread_pool) site.keys["allow_synchronous_io"] = "true";
+  } else if (v.aspnetcore()) {
+    site.hosting_model = "outofprocess";
+    site.keys["process_path"] = toml_string("dotnet");  // looked up in PATH
+    site.keys["arguments"] = "[" + toml_string("SiteApp.dll") + "]";
   } else {
     site.hosting_model = "outofprocess";
     std::vector<std::string> command = app.child_command;
@@ -130,6 +150,10 @@ void Matrix::start(const App& app) {
 }
 
 void Matrix::deploy(const std::string& library) const {
+  if (variant().aspnetcore()) {
+    aspnetcore_deploy(site_dir, library);
+    return;
+  }
   auto file = app_library(library);
   if (!file) return;
   fs::path tmp = site_dir / ".app.so.tmp";

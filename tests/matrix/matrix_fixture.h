@@ -1,6 +1,6 @@
 // The integration matrix: every behaviour the hosting models share is one TEST_P, run in every
-// variant (in-process / out-of-process, http / https, in-process with thread-pool dispatch; each
-// with event_loops = 1 and = 2).
+// variant (in-process / out-of-process / out-of-process with ASP.NET Core, http / https,
+// in-process with thread-pool dispatch; each with event_loops = 1 and = 2).
 // A test names the sample app it needs (App), calls start(), and talks to the site through
 // connect() / request(), which use the variant's transport. See docs/testing.md.
 #pragma once
@@ -19,7 +19,9 @@
 
 namespace sitehost::test {
 
-enum class Model { kInProcess, kOutOfProcess };
+// kAspNetCore: out-of-process with the published ASP.NET Core SiteApp (Kestrel) as the child
+// instead of sitehost-app (tests/apps/aspnetcore, tests/matrix/aspnetcore_site.h).
+enum class Model { kInProcess, kOutOfProcess, kAspNetCore };
 
 struct Variant {
   Model model = Model::kInProcess;
@@ -28,9 +30,11 @@ struct Variant {
   int loops = 1;             // [server] event_loops of the server
 
   bool in_process() const { return model == Model::kInProcess; }
+  bool aspnetcore() const { return model == Model::kAspNetCore; }
   // "InProcess_Http_1loop", "InProcess_Https_2loops", "OutOfProcess_Http_1loop",
-  // "ThreadPool_Http_2loops", ...: the test name's suffix. tools/matrix makes a column of each
-  // name without its loops part and shows both loop counts in that column's cells.
+  // "ThreadPool_Http_2loops", "AspNetCore_Https_1loop", ...: the test name's suffix. tools/matrix
+  // makes a column of each name without its loops part and shows both loop counts in that column's
+  // cells.
   std::string name() const;
 };
 
@@ -41,13 +45,16 @@ void PrintTo(const Variant& v, std::ostream* os);
 
 // What a test runs: one site with one sample app.
 struct App {
-  std::string library;  // "hello" → tests/apps/hello.so, or an app of tests/matrix/apps
+  // "hello" → tests/apps/hello.so, or an app of tests/matrix/apps. The AspNetCore variant runs
+  // SiteApp with SITEAPP_SAMPLE=library instead (aspnetcore_site.h).
+  std::string library;
   std::string path = "/";
   std::map<std::string, std::string> environment = {};
   std::map<std::string, std::string> site_keys = {};  // more [[site]] keys, values as TOML literals
   std::map<std::string, std::string> server_keys = {};  // more [server] keys
-  // Out-of-process only: run this program instead of `sitehost-app <library>` (argv, with the
-  // site's folder as working directory).
+  // OutOfProcess only: run this program instead of `sitehost-app <library>` (argv, with the
+  // site's folder as working directory). The AspNetCore variant fails a test that sets it: skip
+  // such a test there.
   std::vector<std::string> child_command = {};
 };
 
@@ -56,15 +63,19 @@ std::optional<std::filesystem::path> app_library(const std::string& name);
 
 class Matrix : public ::testing::TestWithParam<Variant> {
  protected:
+  // The AspNetCore variant skips every test when dotnet is not on PATH (SITEHOST_NEEDS_ASPNETCORE).
+  void SetUp() override;
   void TearDown() override;
 
   const Variant& variant() const { return GetParam(); }
 
   // Deploys `app.library` into the site's folder as app.so and starts sitehost with one site
   // running it in this variant (in-process: handler = app.so; out-of-process: sitehost-app
-  // app.so), then waits until it listens. Use with ASSERT_NO_FATAL_FAILURE.
+  // app.so; AspNetCore: SiteApp published into the folder, `dotnet SiteApp.dll`), then waits
+  // until it listens. Use with ASSERT_NO_FATAL_FAILURE.
   void start(const App& app);
-  // Replaces the deployed app.so by another library with a rename, as deploy tools do.
+  // Replaces the deployed app.so by another library with a rename, as deploy tools do
+  // (AspNetCore: publishes the SiteApp build of `library` over the folder, file by file).
   void deploy(const std::string& library) const;
 
   // A connection over the variant's transport (plain TCP or TLS with SNI "localhost").

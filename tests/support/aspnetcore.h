@@ -23,8 +23,14 @@ std::optional<std::string> aspnetcore_skip_reason();
 
 }  // namespace sitehost::test
 
-// Skips the calling test (or fixture SetUp) when the ASP.NET Core apps cannot run here.
-#define SITEHOST_NEEDS_ASPNETCORE()                                                    \
-  do {                                                                                 \
-    if (auto why_ = ::sitehost::test::aspnetcore_skip_reason()) GTEST_SKIP() << *why_; \
+// Skips the calling test (or fixture SetUp) when the ASP.NET Core apps cannot run here. When a
+// build is missing (aspnetcore_skip_reason failed the test) it ends the test with a fatal failure
+// instead: skipping a failed test does not skip it, and from a fixture's SetUp only a fatal
+// failure keeps the test body from running.
+#define SITEHOST_NEEDS_ASPNETCORE()                                            \
+  do {                                                                         \
+    if (auto why_ = ::sitehost::test::aspnetcore_skip_reason()) {              \
+      if (::testing::Test::HasFailure()) GTEST_FAIL() << "stopped: " << *why_; \
+      GTEST_SKIP() << *why_;                                                   \
+    }                                                                          \
   } while (0)
