@@ -27,14 +27,9 @@ std::string aspnetcore_sample(const std::string& library) {
 }
 
 std::map<std::string, std::string> aspnetcore_environment(const std::string& library) {
-  return {
-      {"SITEAPP_SAMPLE", aspnetcore_sample(library)},
-      // Without it Kestrel's IIS integration guesses from the OS version (a Windows 8 rule: it
-      // reads Linux's kernel version), and below 6.2 (Debian 12 runs 6.1) it removes the upgrade
-      // feature: no WebSocket.
-      // TODO(step8): sitehost sets this itself
-      {"ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED", "true"},
-  };
+  // Nothing else: sitehost itself sets what Kestrel's IIS integration needs (e.g.
+  // ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED, without which WebSockets are off on kernels below 6.2).
+  return {{"SITEAPP_SAMPLE", aspnetcore_sample(library)}};
 }
 
 bool aspnetcore_deploy(const fs::path& site_dir, const std::string& library) {
