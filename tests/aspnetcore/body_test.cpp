@@ -14,20 +14,12 @@
 #include <fmt/format.h>
 
 #include "tests/aspnetcore/aspnetcore_fixture.h"
+#include "tests/proxy/proxy_test_util.h"  // status_kb
 
 namespace sitehost::test {
 namespace {
 
 constexpr uint64_t kLarge = 50ull << 20;
-
-long status_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0)
-      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-  return -1;
-}
 
 // The app's download pattern: byte i is 'a' + i % 23.
 char pattern_at(uint64_t i) {

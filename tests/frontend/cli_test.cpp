@@ -78,19 +78,9 @@ Split run_split(const std::vector<std::string>& args, const TempDir& dir) {
   return result;
 }
 
-// The web.config `dotnet publish` writes for a `dotnet new web` app (without its BOM).
-constexpr const char* kPublishedWebConfig = R"(<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <location path="." inheritInChildApplications="false">
-    <system.webServer>
-      <handlers>
-        <add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" resourceType="Unspecified" />
-      </handlers>
-      <aspNetCore processPath="dotnet" arguments=".\SiteApp.dll" stdoutLogEnabled="false" stdoutLogFile=".\logs\stdout" hostingModel="inprocess" />
-    </system.webServer>
-  </location>
-</configuration>
-)";
+// The web.config `dotnet publish` writes for a `dotnet new web` app.
+const std::string kPublishedWebConfig =
+    read_file(source_dir() / "tests/data/dotnet_published_web.config");
 
 TEST(Cli, ImportPrintsASiteTableThatChecks) {
   TempDir dir;

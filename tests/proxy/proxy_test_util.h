@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -59,6 +60,16 @@ inline bool process_exited(long pid) {
   auto threads = std::distance(std::filesystem::directory_iterator(proc / "task", ec),
                                std::filesystem::directory_iterator());
   return ec || threads <= 1;
+}
+
+// A "kB" field of /proc/PID/status (VmRSS, VmHWM...); -1 when absent.
+inline long status_kb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  return -1;
 }
 
 // The pids the test children appended to `file`, in order.

@@ -18,20 +18,10 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Lines = std::vector<std::string>;
 
-// What `dotnet publish` writes for a `dotnet new web` app called SiteApp (SDK 10), BOM included.
-constexpr std::string_view kDotnetPublished =
-    "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-    R"(<configuration>
-  <location path="." inheritInChildApplications="false">
-    <system.webServer>
-      <handlers>
-        <add name="aspNetCore" path="*" verb="*" modules="AspNetCoreModuleV2" resourceType="Unspecified" />
-      </handlers>
-      <aspNetCore processPath="dotnet" arguments=".\SiteApp.dll" stdoutLogEnabled="false" stdoutLogFile=".\logs\stdout" hostingModel="inprocess" />
-    </system.webServer>
-  </location>
-</configuration>
-)";
+// What `dotnet publish` writes for a `dotnet new web` app called SiteApp (SDK 10), BOM included
+// (tests/data/dotnet_published_web.config, shared with the CLI test).
+const std::string kDotnetPublished =
+    test::read_file(test::source_dir() / "tests/data/dotnet_published_web.config");
 
 // Every mapped attribute, environment variables and requestLimits; <aspNetCore> on line 4.
 constexpr std::string_view kFull = R"(
