@@ -9,8 +9,10 @@
 //   ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED "true" (else ASP.NET Core compares the *kernel* version
 //                                       to 6.2 and may switch WebSockets off)
 //   ASPNETCORE_HOSTINGSTARTUPASSEMBLIES  Microsoft.AspNetCore.Server.IISIntegration appended
-//                                       (';'-separated, once), so apps built with the slim
-//                                       builder are integrated too
+//                                       (';'-separated, once): a web host that runs hosting
+//                                       startups but does not call UseIISIntegration itself is
+//                                       integrated by it (not CreateSlimBuilder's: its
+//                                       SlimWebHostBuilder runs none in .NET 10)
 //   ASPNETCORE_ANCM_HTTPS_PORT          the site's https port when it has exactly one
 // Beyond ANCM, the slot also sets ASPNETCORE_URLS=http://127.0.0.1:PORT (unless the site's
 // `environment` sets it): an app whose builder has no IIS integration (CreateSlimBuilder, whose
@@ -22,6 +24,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/config/config.h"
