@@ -1,8 +1,9 @@
 # Shared code of the benchmark scripts (sourced by tools/bench and its row scripts
-# tools/bench-hello, tools/bench-proxy and tools/bench-every-core): settings, installing what is missing, the release
-# build, starting pinned servers and stopping them on exit, free ports, CPU accounting, and one
-# measured wrk row. Loopback only. Results go to $BENCH_RESULTS (one JSON object per line) when
-# it is set; a human line per row always goes to stdout.
+# tools/bench-hello, tools/bench-proxy, tools/bench-aspnetcore and tools/bench-every-core):
+# settings, installing what is missing, the release build, starting pinned servers and stopping
+# them on exit, free ports, CPU accounting, and one measured wrk row. Loopback only. Results go to
+# $BENCH_RESULTS (one JSON object per line) when it is set; a human line per row always goes to
+# stdout.
 
 # --- settings (tools/bench exports them; a row script run alone gets these defaults) ---
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -109,8 +110,8 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
-wait_port() {  # wait_port PORT PID: up to 10 s
-  for _ in $(seq 1 200); do
+wait_port() {  # wait_port PORT PID [SECONDS]: up to SECONDS (10)
+  for _ in $(seq 1 $((${3:-10} * 20))); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
     kill -0 "$2" 2>/dev/null || return 1
     sleep 0.05
@@ -184,6 +185,15 @@ row_error() {
   return 0
 }
 bench_failed=0
+
+# row_skip ID REASON: records that a row was skipped on purpose (a tool it needs is not on this
+# machine): the report shows the row as skipped, and it is not an error. Prints nothing: the row
+# script says why, once for its group.
+row_skip() {
+  [ -n "${BENCH_RESULTS:-}" ] &&
+    printf '{"id":"%s","error":"%s","skipped":true}\n' "$1" "$(json_escape "$2")" >>"$BENCH_RESULTS"
+  return 0
+}
 
 latency_us() {  # latency_us VALUE: wrk's "812.00us", "1.20ms", "2.01s" in microseconds
   awk -v v="$1" 'BEGIN {
