@@ -332,6 +332,27 @@ TEST_F(ProxyIntegration, ResponseHeadIsForwardedBeforeTheFirstBodyByte) {
   EXPECT_EQ(r->body, "released\n");
 }
 
+// Clients that reset their connections in the middle of large responses (as wrk does when its
+// run ends): every request is accounted as ended, so a stop right after has none in flight and
+// does not wait out shutdown_time_limit.
+TEST_F(ProxyIntegration, ClientsResettingMidResponseLeaveNoRequestInFlight) {
+  start(python_site("echo.py", "shutdown_time_limit = \"20s\"\n"));
+  ASSERT_TRUE(get("/warm-up"));
+  for (int i = 0; i < 60; ++i) {
+    Client c(port_, 10s);
+    ASSERT_TRUE(c.send("GET /big?n=20000000 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    ASSERT_TRUE(c.read_at_least(static_cast<size_t>(1000 + 3000 * (i % 20))));
+    linger reset{1, 0};  // close with RST, unread bytes and all
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  ASSERT_TRUE(get("/after"));
+  auto started = Clock::now();
+  EXPECT_EQ(sitehost_->stop(30s), 0) << sitehost_->log();
+  EXPECT_EQ(sitehost_->log().find("request(s) in flight"), std::string::npos) << sitehost_->log();
+  EXPECT_LT(elapsed_ms(started), 5000);
+  sitehost_.reset();
+}
+
 TEST_F(ProxyIntegration, ChildrenDieWithSitehost) {
   start(python_site("echo.py", "processes = 2\npreload = true\n"));
   ASSERT_TRUE(wait_until([&] { return pids().size() == 2; }, 10s));

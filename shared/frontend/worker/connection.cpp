@@ -532,7 +532,11 @@ void Connection::on_close(uv_handle_t* handle) {
 void Connection::maybe_destroy() {
   if (dead_ || !close_done_) return;
   if (ctx_ && ctx_->dispatched && !(ctx_->finished && pending_writes_ == 0))
-    return;  // site holds it
+    return;                                  // site holds it
+  if (ctx_ && !ctx_->completions.empty()) {  // they run first (end_exchange says why)
+    worker_.defer(this);
+    return;
+  }
   if (ctx_) {
     if (ctx_->finished) log_access();
     worker_.return_context(std::move(ctx_));

@@ -383,6 +383,13 @@ void Connection::send_error_page(const HttpError& error, bool end) {
 }
 
 void Connection::end_exchange() {
+  // Write completions still queued (complete_later) belong to this exchange and its site: they
+  // run first, from run_deferred, which ends the exchange after them. Ending it now would drop
+  // them, and a site waiting for them would count the request in flight for ever.
+  if (!ctx_->completions.empty()) {
+    worker_.defer(this);
+    return;
+  }
   RequestContext& c = *ctx_;
   log_access();
   const bool body_complete =
