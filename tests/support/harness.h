@@ -23,7 +23,8 @@ std::filesystem::path sitehost_app_binary();  // the Kestrel-like runner
 std::filesystem::path apps_dir();             // built sample apps (tests/apps)
 std::filesystem::path source_dir();
 
-// A free TCP port on 127.0.0.1 (bound to :0 and released).
+// A free TCP port on 127.0.0.1, below the ephemeral range and reserved for this test process
+// (free_port.cpp).
 uint16_t free_port();
 
 // SITEHOST_TEST_EVENT_LOOPS=N (docs/testing.md): the `event_loops` of every server a test starts
