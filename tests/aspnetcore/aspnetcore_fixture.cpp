@@ -13,13 +13,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kOpenssl = "/usr/bin/openssl";
-constexpr const char* kCurl = "/usr/bin/curl";
-
-ProgramResult run_tool(const fs::path& dir, const std::vector<std::string>& argv,
-                       Ms timeout = 30s) {
-  static int counter = 0;
-  return run_program(argv, dir / ("tool-" + std::to_string(++counter) + ".out"), timeout);
-}
 
 std::string assembly_of(const std::string& build) {
   return build == "slim" ? "SlimApp.dll" : "SiteApp.dll";
@@ -126,26 +119,12 @@ void AspNetCore::start(const Site& site) {
 
 CurlResult AspNetCore::curl(const std::string& target, std::vector<std::string> args,
                             const std::string& scheme) {
-  static int n = 0;
-  ++n;
   uint16_t port = scheme == "https" ? https_port_ : http_port_;
-  fs::path body = dir_ / ("curl-" + std::to_string(n) + ".body");
-  fs::path headers = dir_ / ("curl-" + std::to_string(n) + ".head");
-  std::vector<std::string> argv{kCurl,        "-sS",
-                                "--max-time", "30",
-                                "--cacert",   (*certs_ / "localhost.pem").string(),
-                                "--resolve",  "localhost:" + std::to_string(port) + ":127.0.0.1"};
-  argv.insert(argv.end(), {"-o", body.string(), "-D", headers.string(), "-w", "%{http_code}"});
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(scheme + "://localhost:" + std::to_string(port) + target);
-  ProgramResult r = run_tool(dir_.path(), argv, 40s);
-  CurlResult c;
-  c.exit_code = r.exit_code;
-  c.output = r.output;
-  c.status = std::atoi(r.output.c_str());
-  c.headers = read_file(headers);
-  c.body = read_file(body);
-  return c;
+  std::vector<std::string> options{"--cacert", (*certs_ / "localhost.pem").string(), "--resolve",
+                                   "localhost:" + std::to_string(port) + ":127.0.0.1"};
+  options.insert(options.end(), args.begin(), args.end());
+  return run_curl(dir_.path(), options, scheme + "://localhost:" + std::to_string(port) + target,
+                  40s);
 }
 
 std::optional<Response> AspNetCore::request(const std::string& method, const std::string& target,

@@ -17,6 +17,7 @@
 
 #include "tests/support/aspnetcore.h"
 #include "tests/support/harness.h"
+#include "tests/support/tools.h"
 
 namespace sitehost::test {
 
@@ -28,14 +29,6 @@ struct AspNetCoreCerts {
   bool ok = false;
   std::string error;
   std::filesystem::path operator/(const std::string& name) const { return dir / name; }
-};
-
-struct CurlResult {
-  int exit_code = -1;
-  int status = 0;  // 0 when no response
-  std::string headers;
-  std::string body;
-  std::string output;  // curl's own output (-w status, errors)
 };
 
 class AspNetCore : public ::testing::Test {

@@ -31,6 +31,7 @@
 #include "tests/support/harness.h"
 #include "tests/support/site_config.h"
 #include "tests/support/tls_client.h"
+#include "tests/support/tools.h"
 
 namespace sitehost::test {
 namespace {
@@ -39,15 +40,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kOpenssl = "/usr/bin/openssl";
-constexpr const char* kCurl = "/usr/bin/curl";
-
-using ToolResult = ProgramResult;
-
-// Runs a tool to completion (bounded), its output captured in a file under `dir`.
-ToolResult run_tool(const fs::path& dir, const std::vector<std::string>& argv, Ms timeout = 20s) {
-  static int counter = 0;
-  return run_program(argv, dir / ("tool-" + std::to_string(++counter) + ".out"), timeout);
-}
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -66,7 +58,7 @@ struct Certs {
   bool tool(const std::vector<std::string>& args) {
     std::vector<std::string> argv{kOpenssl};
     argv.insert(argv.end(), args.begin(), args.end());
-    ToolResult r = run_tool(dir.path(), argv, 30s);
+    ProgramResult r = run_tool(dir.path(), argv, 30s);
     if (r.exit_code != 0) error += "openssl " + args[0] + " failed: " + r.output + "\n";
     return r.exit_code == 0;
   }
@@ -190,7 +182,7 @@ class TlsIntegration : public ::testing::Test {
     ASSERT_TRUE(server_->wait_listening(https_)) << server_->log();
   }
 
-  ToolResult s_client(const std::vector<std::string>& args) const {
+  ProgramResult s_client(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{kOpenssl, "s_client", "-connect",
                                   "127.0.0.1:" + std::to_string(https_)};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -198,43 +190,23 @@ class TlsIntegration : public ::testing::Test {
   }
   // The served certificate's subject line ("subject=CN = a.test") or "" when the handshake failed.
   std::string served_subject(const std::vector<std::string>& args) const {
-    ToolResult r = s_client(args);
+    ProgramResult r = s_client(args);
     size_t at = r.output.find("\nsubject=");
     if (r.exit_code != 0 || at == std::string::npos) return "handshake failed: " + r.output;
     return r.output.substr(at + 1, r.output.find('\n', at + 1) - at - 1);
   }
 
-  struct CurlResult {
-    int exit_code = -1;
-    int status = 0;
-    std::string headers;
-    std::string body;
-    std::string output;
-  };
   // curl SCHEME://HOST:PORT/PATH (https_ or http_) with HOST resolved to 127.0.0.1 on both ports
   // and the test's server certificates trusted; `args` go before the URL.
   CurlResult curl(const std::string& host, const std::string& path,
                   std::vector<std::string> args = {}, const std::string& scheme = "https") {
-    static int n = 0;
-    ++n;
     uint16_t port = scheme == "https" ? https_ : http_;
-    fs::path body = dir_ / ("curl-" + std::to_string(n) + ".body");
-    fs::path headers = dir_ / ("curl-" + std::to_string(n) + ".head");
-    std::vector<std::string> argv{kCurl, "-sS",      "--max-time",
-                                  "20",  "--cacert", (*certs_ / "servers.pem").string()};
+    std::vector<std::string> options{"--cacert", (*certs_ / "servers.pem").string()};
     for (uint16_t p : {https_, http_})
-      argv.insert(argv.end(), {"--resolve", host + ":" + std::to_string(p) + ":127.0.0.1"});
-    argv.insert(argv.end(), {"-o", body.string(), "-D", headers.string(), "-w", "%{http_code}"});
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(scheme + "://" + host + ":" + std::to_string(port) + path);
-    ToolResult r = run_tool(dir_.path(), argv, 30s);
-    CurlResult c;
-    c.exit_code = r.exit_code;
-    c.output = r.output;
-    c.status = std::atoi(r.output.c_str());
-    c.headers = read_file(headers);
-    c.body = read_file(body);
-    return c;
+      options.insert(options.end(), {"--resolve", host + ":" + std::to_string(p) + ":127.0.0.1"});
+    options.insert(options.end(), args.begin(), args.end());
+    return run_curl(dir_.path(), options,
+                    scheme + "://" + host + ":" + std::to_string(port) + path);
   }
 
   // Waits (bounded) for the outcome of a SIGHUP.
@@ -281,7 +253,7 @@ TEST_F(TlsIntegration, SniSelectsTheSiteCertificate) {
 
 TEST_F(TlsIntegration, AlpnSelectsHttp11) {
   start({inproc("a", "hello", "a.test", "a")});
-  ToolResult r = s_client({"-servername", "a.test", "-alpn", "http/1.1,h2"});
+  ProgramResult r = s_client({"-servername", "a.test", "-alpn", "http/1.1,h2"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ALPN protocol: http/1.1"), std::string::npos) << r.output;
   // h2 alone: no ALPN, and the handshake still completes (the client speaks HTTP/1.1).
@@ -296,7 +268,7 @@ TEST_F(TlsIntegration, AlpnSelectsHttp11) {
 TEST_F(TlsIntegration, Tls11IsRefused) {
   start({inproc("a", "hello", "a.test", "a")});
   // SECLEVEL=0 so that the client's own OpenSSL is willing to offer TLS 1.1 at all.
-  ToolResult r = s_client({"-servername", "a.test", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"});
+  ProgramResult r = s_client({"-servername", "a.test", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"});
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("alert protocol version"), std::string::npos) << r.output;
   EXPECT_TRUE(wait_until([&] {
@@ -311,10 +283,10 @@ TEST_F(TlsIntegration, MinTlsVersion13RefusesTls12) {
   SiteSpec a = inproc("a", "hello", "a.test", "a");
   a.keys["min_tls_version"] = "\"1.3\"";
   start({a, inproc("b", "hello", "b.test", "b")});
-  ToolResult r = s_client({"-servername", "a.test", "-tls1_2"});
+  ProgramResult r = s_client({"-servername", "a.test", "-tls1_2"});
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("alert protocol version"), std::string::npos) << r.output;
-  ToolResult ok = s_client({"-servername", "a.test", "-tls1_3"});
+  ProgramResult ok = s_client({"-servername", "a.test", "-tls1_3"});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("TLSv1.3"), std::string::npos) << ok.output;
   // The other site of the port keeps its own minimum.
@@ -334,7 +306,7 @@ TEST_F(TlsIntegration, InProcessOverHttps) {
   EXPECT_NE(info.body.find("\"path\":\"/x\""), std::string::npos) << info.body;
   // Two requests on one TLS connection (keep-alive): curl connects once.
   std::string base = "https://a.test:" + std::to_string(https_);
-  ToolResult two = run_tool(
+  ProgramResult two = run_tool(
       dir_.path(),
       {kCurl, "-sS", "--max-time", "20", "--cacert", (*certs_ / "a.pem").string(), "--resolve",
        "a.test:" + std::to_string(https_) + ":127.0.0.1", "-w", "%{http_code}/%{num_connects},",
