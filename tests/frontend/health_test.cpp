@@ -51,6 +51,16 @@ class Health : public ::testing::Test {
         toml_string((children_dir() / script).string()), more);
   }
 
+  // An in-process site under `path` on the site port running the sample app `app`.
+  std::string inproc_site(const std::string& name, const std::string& path,
+                          const std::string& app) const {
+    return fmt::format(
+        "\n[[site]]\nname = \"{}\"\nbindings = [\"http://*:{}\"]\npath = \"{}\"\n"
+        "physical_path = {}\nhosting_model = \"inprocess\"\nhandler = {}\n",
+        name, port_, path, toml_string(dir_.path().string()),
+        toml_string((apps_dir() / (app + ".so")).string()));
+  }
+
   std::optional<Response> get(uint16_t port, const std::string& path = "/healthz",
                               const std::string& host = "localhost") {
     return http_request(port, "GET", path, {}, host);
@@ -204,13 +214,21 @@ TEST_F(Health, FailingPreloadSiteIs503UntilAFixAndReload) {
   ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready", 20s)) << last_;
 }
 
+TEST_F(Health, APreloadChildThatCrashesIsRestartedWithoutARequest) {
+  start("health = \"/healthz\"\n", python_site("api", "echo.py", "preload = true\n"));
+  ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready", 20s)) << last_;
+  ASSERT_EQ(read_pids(app_ / "pids").size(), 1u);
+  auto crash = get(other_port_, "/crash");  // 502.5: the child exits without answering
+  ASSERT_TRUE(crash);
+  EXPECT_EQ(crash->status, 502);
+  // Only health probes from now on: the restart must not wait for a request to the site.
+  ASSERT_TRUE(wait_until([&] { return read_pids(app_ / "pids").size() == 2; }, 20s))
+      << server_->log();
+  ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready", 20s)) << last_;
+}
+
 TEST_F(Health, InProcessSiteWhoseHandlerFailedIs503) {
-  start("health = \"/healthz\"\n",
-        fmt::format("\n[[site]]\nname = \"broken\"\nbindings = [\"http://*:{}\"]\n"
-                    "path = \"/broken\"\nphysical_path = {}\nhosting_model = \"inprocess\"\n"
-                    "handler = {}\n",
-                    port_, toml_string(dir_.path().string()),
-                    toml_string((apps_dir() / "fails_init.so").string())));
+  start("health = \"/healthz\"\n", inproc_site("broken", "/broken", "fails_init"));
   ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready")) << last_;  // lazy: not started yet
   EXPECT_EQ(get(port_, "/broken/")->status, 500);
   ASSERT_TRUE(wait_health(port_, "/healthz", 503, "site broken: failed")) << last_;
@@ -228,12 +246,7 @@ TEST_F(Health, ReloadKeeps200AndAFailingNewPreloadSiteTurnsIt503) {
       if (!r || r->status != 200) ++not_ready;
     }
   });
-  reload(config("health = \"/healthz\"\n",
-                fmt::format("\n[[site]]\nname = \"more\"\nbindings = [\"http://*:{}\"]\n"
-                            "path = \"/more\"\nphysical_path = {}\nhosting_model = \"inprocess\"\n"
-                            "handler = {}\n",
-                            port_, toml_string(dir_.path().string()),
-                            toml_string((apps_dir() / "hello.so").string()))));
+  reload(config("health = \"/healthz\"\n", inproc_site("more", "/more", "hello")));
   EXPECT_EQ(get(port_, "/more/")->body, "Hello, World!");
   done = true;
   prober.join();
@@ -244,12 +257,7 @@ TEST_F(Health, ReloadKeeps200AndAFailingNewPreloadSiteTurnsIt503) {
 }
 
 TEST_F(Health, DrainKeepsServingThenClosesListenersAndFinishesInFlight) {
-  start("health = \"/healthz\"\ndrain_delay = \"3s\"\n",
-        fmt::format("\n[[site]]\nname = \"slow\"\nbindings = [\"http://*:{}\"]\n"
-                    "path = \"/slow\"\nphysical_path = {}\nhosting_model = \"inprocess\"\n"
-                    "handler = {}\n",
-                    port_, toml_string(dir_.path().string()),
-                    toml_string((apps_dir() / "slow.so").string())));
+  start("health = \"/healthz\"\ndrain_delay = \"3s\"\n", inproc_site("slow", "/slow", "slow"));
   ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready")) << last_;
   Client slow(port_, 15s);
   ASSERT_TRUE(slow.send("GET /slow?ms=4500 HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -51,11 +51,12 @@ bool Server::hold_for_drain() {
     return false;
   }
   stop_requested_ = true;
-  health_->refresh();  // 503 "draining" from now on
   const Duration delay = config_.server.drain_delay;
+  if (delay.count() > 0)
+    log_.info("draining for {} before closing listeners (health answers 503)",
+              format_duration(delay));
+  health_->refresh();  // 503 "draining" from now on
   if (delay.count() <= 0) return false;
-  log_.info("draining for {} before closing listeners (health answers 503)",
-            format_duration(delay));
   drain_timer_.init(loop_, [this] {
     log_.info("drain_delay over: closing listeners");
     begin_shutdown();
