@@ -259,6 +259,9 @@ TEST_F(Health, ReloadKeeps200AndAFailingNewPreloadSiteTurnsIt503) {
 TEST_F(Health, DrainKeepsServingThenClosesListenersAndFinishesInFlight) {
   start("health = \"/healthz\"\ndrain_delay = \"3s\"\n", inproc_site("slow", "/slow", "slow"));
   ASSERT_TRUE(wait_health(port_, "/healthz", 200, "ready")) << last_;
+  // Started first: while an in-process app starts, sitehost's stderr (its default error log) is
+  // captured for the app's error page, and this test reads the log.
+  ASSERT_EQ(get(port_, "/slow?ms=1")->status, 200);
   Client slow(port_, 15s);
   ASSERT_TRUE(slow.send("GET /slow?ms=4500 HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(wait_until([&] {
