@@ -206,7 +206,7 @@ std::optional<std::vector<std::string>> split_arguments(std::string_view text, s
 namespace {
 
 // "IP:PORT" with an IPv4 literal, "[IPv6]" or "localhost": the IP in canonical text form (IPv6
-// without brackets) and the port. Empty `ip` with no `error`: `text` is not shaped like an
+// without brackets) and the port. nullopt with `error` left empty: `text` is not shaped like an
 // address (the caller says what it expected).
 struct IpPort {
   std::string ip;

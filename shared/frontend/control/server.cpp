@@ -92,8 +92,8 @@ void Server::start_workers(const Config& config) {
   // Loop 0 may be the control thread's own loop (sitehost-app: one loop, one thread).
   for (size_t i = 0; i < count; ++i) {
     bool inline_loop = i == 0 && control_serves_loop0_;
-    workers_.push_back(
-        std::make_unique<Worker>(*this, static_cast<unsigned>(i), inline_loop ? loop_ : nullptr));
+    workers_.push_back(std::make_unique<Worker>(*this, static_cast<unsigned>(i),
+                                                inline_loop ? loop_ : nullptr));
     if (!inline_loop) workers_.back()->run_thread();
   }
 }
