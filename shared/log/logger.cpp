@@ -5,6 +5,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "shared/service/journal_stream.h"
+
 namespace sitehost {
 namespace {
 
@@ -18,6 +20,34 @@ FILE* open_append(const std::string& path, std::string& error) {
 void close_file(FILE*& f) {
   if (f) std::fclose(f);
   f = nullptr;
+}
+
+// "2026-01-02T03:04:05.678Z [info] message\n": the log file format.
+std::string stamped_line(LogLevel level, std::string_view message) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  tm utc{};
+  gmtime_r(&tv.tv_sec, &utc);
+  char stamp[40];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03d}Z [{}] {}\n", stamp, static_cast<int>(tv.tv_usec / 1000),
+                     to_string(level), message);
+}
+
+// "<6>message\n" for the journal, every line of a multi-line message with the prefix (the
+// journal reads each line as a record of its own).
+std::string journal_line(LogLevel level, std::string_view message) {
+  std::string prefix = fmt::format("<{}>", service::syslog_priority(level));
+  std::string out;
+  for (;;) {
+    size_t end = message.find('\n');
+    out += prefix;
+    out += message.substr(0, end);
+    out += '\n';
+    if (end == std::string_view::npos || end + 1 == message.size()) break;
+    message.remove_prefix(end + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -54,16 +84,10 @@ std::string Logger::reopen() {
 }
 
 void Logger::write(LogLevel level, std::string_view message) {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  tm utc{};
-  gmtime_r(&tv.tv_sec, &utc);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string line = fmt::format("{}.{:03d}Z [{}] {}\n", stamp, static_cast<int>(tv.tv_usec / 1000),
-                                 to_string(level), message);
   std::lock_guard lock(mutex_);
   FILE* out = error_ ? error_ : stderr;
+  std::string line =
+      !error_ && stderr_is_journal_ ? journal_line(level, message) : stamped_line(level, message);
   std::fwrite(line.data(), 1, line.size(), out);
   std::fflush(out);
 }
