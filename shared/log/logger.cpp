@@ -34,22 +34,6 @@ std::string stamped_line(LogLevel level, std::string_view message) {
                      to_string(level), message);
 }
 
-// "<6>message\n" for the journal, every line of a multi-line message with the prefix (the
-// journal reads each line as a record of its own).
-std::string journal_line(LogLevel level, std::string_view message) {
-  std::string prefix = fmt::format("<{}>", service::syslog_priority(level));
-  std::string out;
-  for (;;) {
-    size_t end = message.find('\n');
-    out += prefix;
-    out += message.substr(0, end);
-    out += '\n';
-    if (end == std::string_view::npos || end + 1 == message.size()) break;
-    message.remove_prefix(end + 1);
-  }
-  return out;
-}
-
 }  // namespace
 
 Logger::~Logger() {
@@ -86,8 +70,8 @@ std::string Logger::reopen() {
 void Logger::write(LogLevel level, std::string_view message) {
   std::lock_guard lock(mutex_);
   FILE* out = error_ ? error_ : stderr;
-  std::string line =
-      !error_ && stderr_is_journal_ ? journal_line(level, message) : stamped_line(level, message);
+  std::string line = !error_ && stderr_is_journal_ ? service::journal_lines(level, message)
+                                                   : stamped_line(level, message);
   std::fwrite(line.data(), 1, line.size(), out);
   std::fflush(out);
 }

@@ -38,4 +38,18 @@ int syslog_priority(LogLevel level) {
   return 7;
 }
 
+std::string journal_lines(LogLevel level, std::string_view message) {
+  std::string prefix = "<" + std::to_string(syslog_priority(level)) + ">";
+  std::string out;
+  for (;;) {
+    size_t end = message.find('\n');
+    out += prefix;
+    out += message.substr(0, end);
+    out += '\n';
+    if (end == std::string_view::npos || end + 1 == message.size()) break;
+    message.remove_prefix(end + 1);
+  }
+  return out;
+}
+
 }  // namespace sitehost::service

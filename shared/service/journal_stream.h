@@ -4,6 +4,7 @@
 // their own: the journal stamps each line as it arrives.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "shared/config/config.h"
@@ -16,5 +17,9 @@ bool is_journal_stream(std::string_view value, int fd);
 
 // The syslog priority of a log level: error 3, warn 4, info 6, debug 7.
 int syslog_priority(LogLevel level);
+
+// `message` as the journal reads it: "<6>message\n", every line of a multi-line message with the
+// prefix (the journal takes each line as a record of its own).
+std::string journal_lines(LogLevel level, std::string_view message);
 
 }  // namespace sitehost::service
