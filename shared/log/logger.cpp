@@ -5,6 +5,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "shared/service/journal_stream.h"
+
 namespace sitehost {
 namespace {
 
@@ -18,6 +20,18 @@ FILE* open_append(const std::string& path, std::string& error) {
 void close_file(FILE*& f) {
   if (f) std::fclose(f);
   f = nullptr;
+}
+
+// "2026-01-02T03:04:05.678Z [info] message\n": the log file format.
+std::string stamped_line(LogLevel level, std::string_view message) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  tm utc{};
+  gmtime_r(&tv.tv_sec, &utc);
+  char stamp[40];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03d}Z [{}] {}\n", stamp, static_cast<int>(tv.tv_usec / 1000),
+                     to_string(level), message);
 }
 
 }  // namespace
@@ -54,16 +68,10 @@ std::string Logger::reopen() {
 }
 
 void Logger::write(LogLevel level, std::string_view message) {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  tm utc{};
-  gmtime_r(&tv.tv_sec, &utc);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string line = fmt::format("{}.{:03d}Z [{}] {}\n", stamp, static_cast<int>(tv.tv_usec / 1000),
-                                 to_string(level), message);
   std::lock_guard lock(mutex_);
   FILE* out = error_ ? error_ : stderr;
+  std::string line = !error_ && stderr_is_journal_ ? service::journal_lines(level, message)
+                                                   : stamped_line(level, message);
   std::fwrite(line.data(), 1, line.size(), out);
   std::fflush(out);
 }

@@ -28,6 +28,10 @@ class Logger {
                         LogLevel level);
   // Reopens both files by name (logrotate convention). Returns an error message or empty.
   std::string reopen();
+  // stderr is the systemd journal (shared/service/journal_stream.h): while the error log is
+  // stderr, each line is written as "<N>message" (N its syslog priority) without a timestamp,
+  // which the journal adds. Call before any thread logs (main(), before the server starts).
+  void set_stderr_is_journal(bool on) { stderr_is_journal_ = on; }
 
   // Thread-safe (app threads log through the server while a reload calls configure()); a relaxed
   // load: the level orders nothing else, a line racing a level change may go either way.
@@ -68,6 +72,7 @@ class Logger {
   FILE* access_ = nullptr;
   std::atomic<LogLevel> level_{LogLevel::kInfo};
   std::atomic<bool> access_on_{false};  // access_ != nullptr, for readers without the mutex
+  bool stderr_is_journal_ = false;      // set before threads start, then only read
 };
 
 }  // namespace sitehost

@@ -87,6 +87,10 @@ class UvTimer {
     if (handle_) uv_timer_stop(handle_.get());
   }
   bool active() const { return handle_ && uv_is_active(handle_.base()) != 0; }
+  // The timer no longer keeps its loop running (uv_unref).
+  void unref() {
+    if (handle_) uv_unref(handle_.base());
+  }
   explicit operator bool() const { return static_cast<bool>(handle_); }
   void close() { handle_.close(); }
 

@@ -74,8 +74,24 @@ std::string read_file(const fs::path& file) {
   return ss.str();
 }
 
+namespace {
+
+// In the child, before exec: `fds` become 3, 4, ... (without FD_CLOEXEC), announced through
+// LISTEN_FDS / LISTEN_PID. Copied above the target range first, so no dup2 overwrites a source.
+void pass_listen_fds(const std::vector<int>& fds) {
+  if (fds.empty()) return;
+  std::vector<int> high;
+  for (int fd : fds) high.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 100));
+  for (size_t i = 0; i < high.size(); ++i) ::dup2(high[i], 3 + static_cast<int>(i));
+  ::setenv("LISTEN_FDS", std::to_string(fds.size()).c_str(), 1);
+  ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+}
+
+}  // namespace
+
 Process::Process(const std::vector<std::string>& argv, const fs::path& output_file,
-                 const std::map<std::string, std::string>& extra_env)
+                 const std::map<std::string, std::string>& extra_env,
+                 const std::vector<int>& listen_fds)
     : output_file_(output_file) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -95,6 +111,7 @@ Process::Process(const std::vector<std::string>& argv, const fs::path& output_fi
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     for (const auto& [k, v] : extra_env) ::setenv(k.c_str(), v.c_str(), 1);
+    pass_listen_fds(listen_fds);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
@@ -166,6 +183,15 @@ Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
   std::vector<std::string> argv{sitehost_binary().string(), "-c", config_path_.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_.emplace(argv, dir.path() / "sitehost.out");
+}
+
+Sitehost::Sitehost(const TempDir& dir, const std::string& config_toml,
+                   const std::map<std::string, std::string>& env,
+                   const std::vector<int>& listen_fds)
+    : config_path_(dir.write("sitehost.toml", with_test_event_loops(config_toml))) {
+  process_.emplace(
+      std::vector<std::string>{sitehost_binary().string(), "-c", config_path_.string()},
+      dir.path() / "sitehost.out", env, listen_fds);
 }
 
 std::string sanitizer_report(const std::string& output) {

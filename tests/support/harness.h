@@ -58,10 +58,13 @@ class TempDir {
 std::string read_file(const std::filesystem::path& file);
 
 // A child process started with fork/exec in its own process group, stdout+stderr to a file.
+// `listen_fds`: socket activation as systemd does it (sd_listen_fds(3)): these descriptors of the
+// test become 3, 4, ... in the child, with LISTEN_FDS and LISTEN_PID (the child's pid) set.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::filesystem::path& output_file,
-          const std::map<std::string, std::string>& extra_env = {});
+          const std::map<std::string, std::string>& extra_env = {},
+          const std::vector<int>& listen_fds = {});
   ~Process();  // SIGKILLs the group if still running, and reaps
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -90,6 +93,10 @@ class Sitehost {
   // Writes config text to dir/sitehost.toml and starts `sitehost -c` on it. Does not wait.
   Sitehost(const TempDir& dir, const std::string& config_toml,
            const std::vector<std::string>& extra_args = {});
+  // The same, with variables added to its environment and sockets passed as systemd's socket
+  // activation passes them (Process's `listen_fds`).
+  Sitehost(const TempDir& dir, const std::string& config_toml,
+           const std::map<std::string, std::string>& env, const std::vector<int>& listen_fds = {});
   // Fails the running test (ADD_FAILURE) when the server's output (its stderr, where its error
   // log goes by default, and so its children's output too) holds a sanitizer report: a race or
   // memory error in a server a test started fails that test even when the test never looks at

@@ -15,6 +15,8 @@
 #include "shared/frontend/control/ctl.h"
 #include "shared/frontend/control/server.h"
 #include "shared/log/logger.h"
+#include "shared/service/service_environment.h"
+#include "shared/service/service_notifier.h"
 
 namespace {
 
@@ -64,6 +66,89 @@ int parse_options(int argc, char** argv, Options& options) {
   return -1;
 }
 
+// Raises the soft limit on open files to the hard one: one descriptor per connection
+// (max_connections is the configured bound).
+void raise_file_limit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
+// Starts the server on `config` and runs it; the exit code. The service manager (systemd) hears
+// READY=1 once every listener is open, or why the start failed.
+int run_server(uv_loop_t* loop, sitehost::Logger& log, sitehost::service::ServiceNotifier& notifier,
+               sitehost::service::InheritedListeners inherited, sitehost::Config config) {
+  using namespace sitehost;
+  Server server(loop, log,
+                {{HostingModel::kInProcess, make_inproc_site},
+                 {HostingModel::kOutOfProcess, make_proxy_site}});
+  server.enable_admin();
+  // The control thread (signals, admin API, reload, child supervision) serves no connection, so
+  // a busy loop never delays it.
+  server.set_control_serves_loop0(false);
+  server.set_notifier(&notifier);
+  server.inherit_listeners(std::move(inherited));
+  std::string error = server.start(std::move(config));
+  if (!error.empty()) {
+    log.error("cannot start: {}", error);
+    notifier.start_failed(error);
+    uv_run(loop, UV_RUN_DEFAULT);  // let the handles close
+    return 1;
+  }
+  log.info("sitehost {} started (pid {}, {} event loop(s))", SITEHOST_VERSION,
+           static_cast<int>(getpid()), server.event_loops());
+  notifier.ready(
+      loop, [&server] { return server.service_status(); },
+      [&server](std::function<void()> alive) { server.probe_loops(std::move(alive)); });
+  return server.run();
+}
+
+// `sitehost [-c FILE]`: serve until stopped.
+int serve(const Options& options) {
+  using namespace sitehost;
+  // Before any thread starts: the variables are read, then removed from the environment.
+  service::ServiceEnvironment env = service::take_service_environment();
+  Logger log;
+  log.set_stderr_is_journal(env.journal_stderr);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int code = 1;
+  {
+    service::ServiceNotifier notifier(std::move(env.notify), env.watchdog, log);
+    if (!env.notify_error.empty()) log.warn("{}", env.notify_error);
+    LoadResult loaded = load_config(options.config);
+    std::string error = loaded.config ? env.listeners_error : loaded.error;
+    if (!error.empty()) {
+      std::fprintf(stderr, "%ssitehost: %s\n", env.journal_stderr ? "<3>" : "", error.c_str());
+      notifier.start_failed(error);
+    } else {
+      std::signal(SIGPIPE, SIG_IGN);
+      raise_file_limit();
+      code = run_server(&loop, log, notifier, std::move(env.listeners), std::move(*loaded.config));
+    }
+  }  // the notifier's timers close here, the loop runs their close callbacks below
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
+  return code;
+}
+
+// `sitehost -t`: validate the configuration.
+int check(const Options& options) {
+  using namespace sitehost;
+  LoadResult loaded = load_config(options.config);
+  if (!loaded.config) {
+    std::fprintf(stderr, "sitehost: %s\n", loaded.error.c_str());
+    std::fprintf(stderr, "sitehost: configuration file %s test failed\n", options.config.c_str());
+    return 1;
+  }
+  for (const auto& w : loaded.config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  std::printf("sitehost: configuration file %s test is successful (%zu site(s))\n",
+              loaded.config->file.c_str(), loaded.config->sites.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,53 +158,5 @@ int main(int argc, char** argv) {
     return run_ctl(argc, argv, options.config.c_str());
   if (argc > 1 && std::string_view(argv[1]) == "import") return run_import(argc, argv);
   if (int code = parse_options(argc, argv, options); code >= 0) return code;
-
-  LoadResult loaded = load_config(options.config);
-  if (!loaded.config) {
-    std::fprintf(stderr, "sitehost: %s\n", loaded.error.c_str());
-    if (options.check)
-      std::fprintf(stderr, "sitehost: configuration file %s test failed\n", options.config.c_str());
-    return 1;
-  }
-  if (options.check) {
-    for (const auto& w : loaded.config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    std::printf("sitehost: configuration file %s test is successful (%zu site(s))\n",
-                loaded.config->file.c_str(), loaded.config->sites.size());
-    return 0;
-  }
-
-  std::signal(SIGPIPE, SIG_IGN);
-  // One descriptor per connection: allow as many as the hard limit does (max_connections is the
-  // configured bound).
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  Logger log;
-  int code = 0;
-  {
-    Server server(&loop, log,
-                  {{HostingModel::kInProcess, make_inproc_site},
-                   {HostingModel::kOutOfProcess, make_proxy_site}});
-    server.enable_admin();
-    // The control thread (signals, admin API, reload, child supervision) serves no connection, so
-    // a busy loop never delays it.
-    server.set_control_serves_loop0(false);
-    std::string error = server.start(std::move(*loaded.config));
-    if (!error.empty()) {
-      log.error("cannot start: {}", error);
-      uv_run(&loop, UV_RUN_DEFAULT);  // let the handles close
-      code = 1;
-    } else {
-      log.info("sitehost {} started (pid {}, {} event loop(s))", SITEHOST_VERSION,
-               static_cast<int>(getpid()), server.event_loops());
-      code = server.run();
-    }
-  }
-  uv_run(&loop, UV_RUN_NOWAIT);
-  uv_loop_close(&loop);
-  return code;
+  return options.check ? check(options) : serve(options);
 }

@@ -40,6 +40,12 @@ int64_t Metrics::connections() const {
   return n;
 }
 
+uint64_t Metrics::requests() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < loop_count_; ++i) n += loops_[i].requests.get();
+  return n;
+}
+
 namespace {
 
 // Label values are site names ([A-Za-z0-9._-]) and fixed words; escape anyway.

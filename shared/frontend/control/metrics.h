@@ -50,6 +50,8 @@ class Metrics : public SiteMetricsRegistry {
   void reload_done(bool ok) { ++(ok ? reloads_ok_ : reloads_failed_); }
   // Open client connections, all loops.
   int64_t connections() const;
+  // Exchanges ended, all loops.
+  uint64_t requests() const;
   // The Prometheus text exposition of everything, listing the per-site series of `sites` (the
   // configured ones) and the requests no site answered.
   std::string render(const std::vector<const SiteMetrics*>& sites) const;

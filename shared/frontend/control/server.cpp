@@ -12,6 +12,7 @@
 #include "shared/frontend/control/admin_server.h"
 #include "shared/frontend/control/managed_site.h"
 #include "shared/frontend/worker/worker.h"
+#include "shared/service/service_notifier.h"
 
 namespace sitehost {
 
@@ -92,8 +93,8 @@ void Server::start_workers(const Config& config) {
   // Loop 0 may be the control thread's own loop (sitehost-app: one loop, one thread).
   for (size_t i = 0; i < count; ++i) {
     bool inline_loop = i == 0 && control_serves_loop0_;
-    workers_.push_back(std::make_unique<Worker>(*this, static_cast<unsigned>(i),
-                                                inline_loop ? loop_ : nullptr));
+    workers_.push_back(
+        std::make_unique<Worker>(*this, static_cast<unsigned>(i), inline_loop ? loop_ : nullptr));
     if (!inline_loop) workers_.back()->run_thread();
   }
 }
@@ -106,12 +107,14 @@ int Server::run() {
 
 std::string Server::reload(std::string* summary) {
   if (shutting_down_ || stop_requested_) return "shutting down";
+  if (notifier_) notifier_->reloading();
   log_.info("reloading {}", config_.file.string());
   LoadResult result = load_config(config_.file);
   std::string error = std::move(result.error);
   size_t count = result.config ? result.config->sites.size() : 0;
   if (result.config) error = apply(std::move(*result.config), false);
   metrics_->reload_done(error.empty());
+  if (notifier_) notifier_->reloaded(error);
   if (!error.empty()) {
     log_.error("reload failed, keeping the running config: {}", error);
     return error;
@@ -119,6 +122,16 @@ std::string Server::reload(std::string* summary) {
   log_.info("config reloaded: {} site(s)", count);
   if (summary) *summary = fmt::format("config reloaded: {} site(s)", count);
   return {};
+}
+
+std::string Server::service_status() const {
+  return fmt::format("serving {} site(s), {} connection(s), {} request(s)", sites_.size(),
+                     metrics_->connections(), metrics_->requests());
+}
+
+void Server::probe_loops(std::function<void()> alive) {
+  broadcast(
+      &loops_, [](unsigned) {}, std::move(alive));
 }
 
 bool Server::reload_site(std::string_view name, std::string& message) {
@@ -190,7 +203,15 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
 }
 
 void Server::begin_shutdown() {
-  if (shutting_down_ || hold_for_drain()) return;
+  if (shutting_down_) return;
+  // STOPPING=1 as soon as the stop is asked for, the drain included (and again, with a new
+  // status, when the listeners close after it).
+  bool draining = hold_for_drain();
+  if (notifier_)
+    notifier_->stopping(fmt::format("{}: {} connection(s) open",
+                                    draining ? "draining (health 503)" : "stopping",
+                                    metrics_->connections()));
+  if (draining) return;
   shutting_down_ = true;
   log_.info("shutting down: {} connection(s) open, waiting up to {} ms", metrics_->connections(),
             config_.server.shutdown_timeout.count());

@@ -26,6 +26,7 @@
 #include "shared/frontend/worker/routing_table.h"
 #include "shared/log/logger.h"
 #include "shared/net/tls_sni.h"
+#include "shared/service/inherited_listeners.h"
 #include "shared/site/site.h"
 #include "shared/thread/task_queue.h"
 
@@ -34,6 +35,9 @@ namespace sitehost {
 class AdminServer;
 class ManagedSite;
 class Worker;
+namespace service {
+class ServiceNotifier;
+}
 
 class Server {
  public:
@@ -60,6 +64,18 @@ class Server {
   // Whether event loop 0 is the control thread's own loop (the default) or every event loop
   // runs on a thread of its own, apart from the control thread; call before start().
   void set_control_serves_loop0(bool on) { control_serves_loop0_ = on; }
+  // The service manager's side (shared/service/): RELOADING=1 / READY=1 around every reload and
+  // STOPPING=1 go to `notifier` (it must outlive the server); sockets of socket activation are
+  // used in place of binding their addresses, and kept open for the server's lifetime. Call
+  // both before start().
+  void set_notifier(service::ServiceNotifier* notifier) { notifier_ = notifier; }
+  void inherit_listeners(service::InheritedListeners listeners) {
+    inherited_ = std::move(listeners);
+  }
+  // "serving 2 sites, 14 connections, 1234 requests": for systemd's STATUS=.
+  std::string service_status() const;
+  // Runs a no-op on every event loop, then `alive` on the control thread (the watchdog's probe).
+  void probe_loops(std::function<void()> alive);
   // The number of event loops `start` runs (0 before start).
   size_t event_loops() const { return workers_.size(); }
   // The admin API's documents (admin_status.cpp).
@@ -102,6 +118,7 @@ class Server {
   std::string apply(Config config, bool initial);
   std::string prepare_logs(const Config& config, bool initial);
   std::string open_listeners(const Config& config, Plan& plan);
+  void warn_unused_inherited(const Config& config);
   std::string build_sites(const Config& config, Plan& plan);
   void abandon(Plan& plan);
   void commit(Config config, Plan plan);
@@ -131,6 +148,8 @@ class Server {
   std::map<HostingModel, SiteFactory> factories_;
   std::unique_ptr<Metrics> metrics_;  // before everything that counts into it
   std::unique_ptr<AdminServer> admin_;
+  service::ServiceNotifier* notifier_ = nullptr;  // null: no service manager to tell
+  service::InheritedListeners inherited_;         // socket activation (may be empty)
   bool admin_enabled_ = false;
   bool control_serves_loop0_ = true;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -23,6 +23,8 @@ struct Server::Plan {
   // New listening addresses: key → one socket per worker.
   std::map<std::string, std::vector<ListenerSocket>> opened;
   std::set<std::string> wanted;  // every listening address of the new config
+  // New addresses served on an inherited socket (socket activation): key → how it is known.
+  std::map<std::string, std::string> inherited;
   std::map<std::string, SiteEntry> sites;
   std::shared_ptr<RoutingTable> table = std::make_shared<RoutingTable>();
 };
@@ -75,6 +77,7 @@ std::string Server::apply(Config config, bool initial) {
     abandon(plan);
     return error;
   }
+  warn_unused_inherited(config);
   commit(std::move(config), std::move(plan));
   return {};
 }
@@ -88,21 +91,34 @@ std::string Server::prepare_logs(const Config& config, bool initial) {
 }
 
 std::string Server::open_listeners(const Config& config, Plan& plan) {
-  // One loop binds as before; several share each address through SO_REUSEPORT.
+  // One loop binds as before; several share each address through SO_REUSEPORT. An address with
+  // an inherited socket (socket activation) is not bound: every loop gets a dup() of that socket
+  // (one accept queue, see shared/service/inherited_listeners.h).
   const bool reuseport = workers_.size() > 1;
   for (const auto& [ip, port] : listen_addresses(config)) {
     std::string key = listener_key(ip, port);
     plan.wanted.insert(key);
     if (listeners_.count(key)) continue;
+    bool inherited = inherited_.has(ip, port);
+    if (inherited) plan.inherited[key] = inherited_.describe_for(ip, port);
     auto& sockets = plan.opened[key];
     for (size_t i = 0; i < workers_.size(); ++i) {
       std::string error;
-      int fd = open_listen_socket(ip, port, reuseport, &error);
+      int fd = inherited ? inherited_.dup_for(ip, port, &error)
+                         : open_listen_socket(ip, port, reuseport, &error);
       if (fd < 0) return error;
       sockets.push_back({key, port, fd});
     }
   }
   return {};
+}
+
+void Server::warn_unused_inherited(const Config& config) {
+  if (inherited_.empty()) return;
+  auto wanted = listen_addresses(config);
+  for (const auto& socket : inherited_.unused({wanted.begin(), wanted.end()}))
+    log_.warn("socket activation: {} matches no binding: connections to it wait unanswered",
+              socket);
 }
 
 std::string Server::build_sites(const Config& config, Plan& plan) {
@@ -159,10 +175,14 @@ void Server::commit(Config config, Plan plan) {
   for (const auto& [key, sockets] : plan.opened) {
     uint16_t port = sockets.front().port;
     bool health = s.health.kind == HealthEndpoint::Kind::kAddress && s.health.port == port;
-    log_.info("listening on {}{}", key,
+    auto inherited = plan.inherited.find(key);
+    log_.info("listening on {}{}{}", key,
               plan.tls.listeners.count(port) ? " (https)"
               : health                       ? " (health)"
-                                             : "");
+                                             : "",
+              inherited == plan.inherited.end()
+                  ? ""
+                  : fmt::format(" (inherited from systemd: {})", inherited->second));
   }
   max_connections_.store(s.max_connections, std::memory_order_relaxed);
 

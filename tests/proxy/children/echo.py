@@ -2,7 +2,8 @@
 """Test child for out-of-process hosting: an HTTP/1.1 keep-alive server on 127.0.0.1:$ASPNETCORE_PORT.
 
 Every start appends its pid to ./pids (the working directory is the site's physical_path).
-GET/POST anything -> JSON: method, path, headers, body length/checksum, pid, client port, env, cwd.
+GET/POST anything -> JSON: method, path, headers, body length/checksum, pid, client port, env
+(systemd_env: which of systemd's service variables it sees), cwd.
 Special paths (query ?ms=N / ?n=N):
   /sleep?ms=N      answer after N ms            /big?n=N        N bytes, Content-Length
   /chunked?n=N     N bytes, chunked             /crash          process exits, no answer
@@ -30,6 +31,9 @@ import urllib.parse
 
 PORT = int(os.environ["ASPNETCORE_PORT"])
 TOKEN = os.environ.get("ASPNETCORE_TOKEN", "")
+# What systemd hands a service, meant for sitehost alone: a child must not see them.
+SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS",
+                     "LISTEN_FDNAMES", "JOURNAL_STREAM")
 
 
 def query_int(query, name, default):
@@ -200,6 +204,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "cwd": os.getcwd(),
             "env_extra": os.environ.get("ECHO_EXTRA"),
             "https_port": os.environ.get("ASPNETCORE_ANCM_HTTPS_PORT"),
+            "systemd_env": sorted(n for n in SYSTEMD_VARIABLES if n in os.environ),
         })
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
