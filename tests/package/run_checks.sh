@@ -5,8 +5,18 @@ port_free() {
   python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' \
     "$1" 2>/dev/null
 }
+# A free port below the ephemeral range (a bind(0) port could be taken by some client's
+# connection before sitehost binds it).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if port_free "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
 }
 
 pid=""
