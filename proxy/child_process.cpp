@@ -24,6 +24,11 @@ std::string find_launcher() {
   if (!ec) {
     std::string beside = (self.parent_path() / "sitehost-launch").string();
     if (executable(beside)) return beside;
+#ifdef SITEHOST_LAUNCH_RELATIVE
+    // The installed layout (bin/sitehost, libexec/sitehost/sitehost-launch), wherever it is.
+    std::string installed = (self.parent_path() / SITEHOST_LAUNCH_RELATIVE).lexically_normal();
+    if (executable(installed)) return installed;
+#endif
   }
 #ifdef SITEHOST_LAUNCH_FALLBACK
   if (executable(SITEHOST_LAUNCH_FALLBACK)) return SITEHOST_LAUNCH_FALLBACK;

@@ -29,8 +29,9 @@ struct ChildSpec {
   bool batch_scheduling = false;  // SCHED_BATCH (set by the launcher)
 };
 
-// The sitehost-launch executable: next to the running binary, else where the build put it;
-// empty when neither exists.
+// The sitehost-launch executable: next to the running binary, else where the install puts it
+// relative to that binary (../libexec/sitehost/), else where the build put it; empty when none
+// exists.
 std::string find_launcher();
 
 class ChildProcess {

@@ -101,8 +101,8 @@ ProxySite::ProxySite(const SiteConfig& config, const SiteContext& context)
                 config_.name, error, DeployWatch::kPollMs);
   if (launcher_.empty()) {
     log()->warn(
-        "site '{}': sitehost-launch not found next to sitehost: application processes "
-        "will not be killed if sitehost itself dies",
+        "site '{}': sitehost-launch not found (next to sitehost or in its libexec folder): "
+        "application processes will not be killed if sitehost itself dies",
         config_.name);
   }
 }
