@@ -55,13 +55,17 @@ def seconds(duration):
 
 
 def sitehost_check(sitehost, toml_text, name):
+    """`sitehost --check` on a config written for the image: its sites' folder (which --check
+    requires to exist) stands in a temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
+        apps = os.path.join(tmp, "apps")
+        os.mkdir(apps)
         path = os.path.join(tmp, "sitehost.toml")
         with open(path, "w") as f:
-            f.write(toml_text)
+            f.write(toml_text.replace('"/srv/sitehost/apps', '"' + apps))
         r = subprocess.run([sitehost, "--check", "-c", path], capture_output=True, text=True,
                            timeout=20)
-    out = (r.stdout + r.stderr).strip().replace(path, name)
+    out = (r.stdout + r.stderr).strip().replace(path, name).replace(apps, "/srv/sitehost/apps")
     check(r.returncode == 0 and "warning" not in out, f"sitehost --check {name}: {out}")
 
 

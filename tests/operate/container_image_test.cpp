@@ -1,9 +1,9 @@
-// The container image (conf/container/Dockerfile) built and run by a real engine: both demo sites
-// and the health endpoint answer, the image's HEALTHCHECK passes, sitehost runs as its non-root
-// user, and a stop drains (drain_delay) and exits 0 within the stop timeout. The container runs
-// without a network (--network none): every request is made inside it with bash's /dev/tcp, so
-// nothing on the machine is exposed and no port can clash. Label "container" (it builds the
-// image: minutes). No engine: one line and a skip.
+// The container image (conf/container/Dockerfile) built and run by a real engine, with a
+// read-only root file system: both demo sites and the health endpoint answer, the image's
+// HEALTHCHECK passes, sitehost runs as its non-root user, and a stop drains (drain_delay) and
+// exits 0 within the stop timeout. The container runs without a network (--network none): every
+// request is made inside it with bash's /dev/tcp, so nothing on the machine is exposed and no
+// port can clash. Label "container" (it builds the image: minutes). No engine: one line, a skip.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -110,7 +110,10 @@ TEST_F(ContainerImage, ServesBothSitesAndHealthAndStopsCleanly) {
   ASSERT_NO_FATAL_FAILURE(ensure_base_images());
   ASSERT_NO_FATAL_FAILURE(build_image());
   Container c(*engine_, "sitehost-image-test-" + std::to_string(::getpid()));
+  // Read-only like conf/kubernetes runs it: only the run dir is writable (exec: in-process
+  // libraries are loaded from shadow copies there).
   std::vector<std::string> run{"run", "-d", "--name", c.name(), "--network", "none"};
+  run.insert(run.end(), {"--read-only", "--tmpfs", "/run/sitehost:rw,exec,mode=1777"});
   run.insert(run.end(), engine_->limits().begin(), engine_->limits().end());
   run.push_back(kImage);
   auto started = engine_->run(run, 60s);
