@@ -624,6 +624,13 @@ void InprocSite::finish_stop() {
 // --- status
 // ---------------------------------------------------------------------------------------
 
+std::string InprocSite::readiness() const {
+  SiteStatus::State state = status().state;
+  if (state == SiteStatus::State::kFailed) return "failed";
+  if (!config_.preload || state == SiteStatus::State::kRunning) return {};
+  return state == SiteStatus::State::kStopping ? std::string() : to_string(state);
+}
+
 SiteStatus InprocSite::status() const {
   SiteStatus s;
   if (stopping_) {

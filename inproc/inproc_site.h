@@ -97,6 +97,9 @@ class InprocSite final : public Site {
   const std::filesystem::path& shadow_directory() const { return shadow_dir_; }
   // status() as the JSON object GET /status shows as the site's "app".
   std::string status_json() const override;
+  // A failed start holds the server's readiness back; so does any state but running with
+  // preload (sitehost-app). A lazy site that has not started yet does not.
+  std::string readiness() const override;
   // For tests: the generation serving new requests (null before the first start).
   const Generation* current_generation() const { return current_.get(); }
 

@@ -407,11 +407,13 @@ void ChildSlot::exit_while_ready(pid_t pid) {
     maybe_drained();
     return;
   }
-  // Lanes with requests that found it dead ask for a restart (want_start).
-  site_.log()->error(
-      "site '{}': the application process (pid {}) {}; it is restarted by "
-      "the next request.{}",
-      config.name, pid, last_exit_, output_excerpt());
+  // Lanes with requests that found it dead ask for a restart (want_start). A preload site is
+  // restarted at once (within rapid_fails_per_minute): it is meant to run, and the health
+  // endpoint counts it, so a balancer that stopped sending requests would never restart it.
+  site_.log()->error("site '{}': the application process (pid {}) {}; it is restarted {}.{}",
+                     config.name, pid, last_exit_, config.preload ? "now" : "by the next request",
+                     output_excerpt());
+  if (config.preload && !site_.stopping()) start();
 }
 
 void ChildSlot::on_startup_timeout() {

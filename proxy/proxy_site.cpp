@@ -247,7 +247,7 @@ void ProxySite::record_failure(std::string_view error) {
   failure_count_ = std::min(failure_count_ + 1, failures_.size());
 }
 
-bool ProxySite::rapid_fail_blocked(std::string* detail) {
+bool ProxySite::rapid_fail_blocked(std::string* detail) const {
   constexpr uint64_t kWindowMs = 60000;
   uint64_t t = now();
   size_t recent = 0;
@@ -519,6 +519,18 @@ ProxyStatus ProxySite::status() const {
   s.last_error = last_error_;
   s.last_error_time = last_error_time_;
   return s;
+}
+
+std::string ProxySite::readiness() const {
+  if (!config_.preload || stopping_) return {};
+  bool active = false;
+  for (const auto& slot : slots_) {
+    if (slot->ready()) return {};
+    active = active || slot->active();
+  }
+  if (active) return "starting";
+  if (rapid_fail_blocked(nullptr)) return "rapid-fail protection";
+  return last_error_.empty() ? "not started" : "failed";
 }
 
 std::string ProxySite::status_json() const {

@@ -95,6 +95,9 @@ class ProxySite final : public Site {
   // while no child runs (the next start uses the current files).
   void reload() override;
   std::string status_json() const override;
+  // A preload site is ready once a child of the serving generation accepts connections; a site
+  // without preload never holds the server's readiness back.
+  std::string readiness() const override;
 
   ProxyStatus status() const;
   // Starts a new generation of children beside the serving one (see above); `reason` is logged.
@@ -144,7 +147,7 @@ class ProxySite final : public Site {
   void slot_stopped();
   // True (with an explanation) while more than rapid_fails_per_minute failures happened in the
   // last 60 s.
-  bool rapid_fail_blocked(std::string* detail);
+  bool rapid_fail_blocked(std::string* detail) const;
 
   // --- control thread: messages from lanes ---
   void start_wanted(unsigned lane, uint64_t id);

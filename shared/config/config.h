@@ -44,6 +44,17 @@ struct AdminEndpoint {
   bool operator==(const AdminEndpoint&) const = default;
 };
 
+// The health endpoint for load balancers and orchestrators (`[server] health`, see
+// docs/operations.md#health-checks-and-draining).
+struct HealthEndpoint {
+  enum class Kind { kOff, kAddress, kPath };
+  Kind kind = Kind::kOff;
+  std::string ip;     // kAddress: an IP literal ("0.0.0.0", "::", "10.0.0.5"; IPv6 without [])
+  uint16_t port = 0;  // kAddress: a port no site binding uses
+  std::string path;   // kPath: "/healthz" (answered on every site binding, before routing)
+  bool operator==(const HealthEndpoint&) const = default;
+};
+
 // The most event loops `event_loops` may ask for.
 inline constexpr uint32_t kMaxEventLoops = 1024;
 
@@ -62,6 +73,9 @@ struct ServerConfig {
   uint32_t max_header_bytes = 16 * 1024;
   uint32_t max_headers = 100;
   Duration shutdown_timeout = std::chrono::seconds(30);
+  HealthEndpoint health;
+  // On a stop: how long health answers 503 while listeners stay open, before shutdown begins.
+  Duration drain_delay = Duration(0);
   bool detailed_errors = false;
   bool operator==(const ServerConfig&) const = default;
 };

@@ -61,6 +61,7 @@ class Loader {
   void load_site(const toml::table& table, size_t index, std::vector<SiteConfig>& sites);
   void check_unique(SiteState& site);
   void check_tls(SiteState& site, const toml::table& table);
+  void check_health(const toml::table& root, const Config& config);
 
   Reader reader_;
   std::map<std::string, uint32_t> site_names_;  // name → line of its `name` key
@@ -287,6 +288,28 @@ void Loader::check_tls(SiteState& s, const toml::table& table) {
   }
 }
 
+// `[server] health` on an address: the port is the health listener's alone (it answers nothing
+// but the health document, so it cannot share a port with sites or the admin API).
+void Loader::check_health(const toml::table& root, const Config& config) {
+  const HealthEndpoint& health = config.server.health;
+  if (health.kind != HealthEndpoint::Kind::kAddress) return;
+  const toml::node* node = root["server"]["health"].node();
+  uint32_t line = node ? line_of(node->source(), 1) : 1;
+  std::string clash;
+  for (const SiteConfig& site : config.sites)
+    for (const Binding& b : site.bindings)
+      if (clash.empty() && b.port == health.port)
+        clash = fmt::format("site {}'s binding {}", quote(site.name), binding_url(b, ""));
+  const AdminEndpoint& admin = config.server.admin;
+  if (clash.empty() && admin.kind == AdminEndpoint::Kind::kTcp && admin.port == health.port)
+    clash = "the admin API";
+  if (!clash.empty())
+    reader_.error(line, "server.health",
+                  fmt::format("port {} is also used by {}; the health listener needs a port of "
+                              "its own",
+                              health.port, clash));
+}
+
 LoadResult Loader::run(const toml::table& root, fs::path absolute_file) {
   Config config;
   config.file = std::move(absolute_file);
@@ -308,6 +331,7 @@ LoadResult Loader::run(const toml::table& root, fs::path absolute_file) {
   } else {
     load_sites({*sites, "site", sites_line}, config.sites);
   }
+  check_health(root, config);
 
   std::vector<std::string> errors = reader_.take_errors();
   if (!errors.empty()) return {std::nullopt, std::move(errors.front())};

@@ -102,6 +102,17 @@ constexpr ServerKey kServerKeys[] = {
      }},
     {"detailed_errors",
      [](Reader& r, ServerConfig& s, const Field& f) { r.read_bool(f, s.detailed_errors); }},
+    {"health",
+     [](Reader& r, ServerConfig& s, const Field& f) {
+       std::string text, why;
+       if (!r.read_string(f, text)) return;
+       if (auto health = parse_health(text, why))
+         s.health = std::move(*health);
+       else
+         r.error(f, why);
+     }},
+    {"drain_delay", [](Reader& r, ServerConfig& s,
+                       const Field& f) { r.read_duration(f, s.drain_delay, 0ms, kMaxTimeout); }},
 };
 
 // ---------------------------------------------------------------------------------------------

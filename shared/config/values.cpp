@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "shared/config/text.h"
@@ -202,6 +203,53 @@ std::optional<std::vector<std::string>> split_arguments(std::string_view text, s
   return args;
 }
 
+namespace {
+
+// "IP:PORT" with an IPv4 literal, "[IPv6]" or "localhost": the IP in canonical text form (IPv6
+// without brackets) and the port. nullopt with `error` left empty: `text` is not shaped like an
+// address (the caller says what it expected).
+struct IpPort {
+  std::string ip;
+  uint16_t port = 0;
+  bool v6 = false;
+};
+std::optional<IpPort> parse_ip_port(std::string_view text, std::string& error) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  auto port = parse_port(text.substr(colon + 1));
+  if (!port) {
+    error = fmt::format("invalid port {}; expected a number from 1 to 65535",
+                        quote(text.substr(colon + 1)));
+    return std::nullopt;
+  }
+  IpPort out;
+  out.port = *port;
+  out.v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (out.v6) host = host.substr(1, host.size() - 2);
+  std::string ip = lower_ascii(host);
+  if (ip == "localhost") ip = "127.0.0.1";
+  in6_addr a{};
+  char canonical[INET6_ADDRSTRLEN];
+  int family = out.v6 ? AF_INET6 : AF_INET;
+  if (inet_pton(family, ip.c_str(), &a) != 1 ||
+      inet_ntop(family, &a, canonical, sizeof canonical) == nullptr)
+    return std::nullopt;
+  out.ip = canonical;
+  return out;
+}
+
+bool is_loopback(const IpPort& address) {
+  in6_addr a{};
+  inet_pton(address.v6 ? AF_INET6 : AF_INET, address.ip.c_str(), &a);
+  if (address.v6) return IN6_IS_ADDR_LOOPBACK(&a);
+  in_addr v4{};
+  std::memcpy(&v4, &a, sizeof v4);
+  return (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+}  // namespace
+
 std::optional<AdminEndpoint> parse_admin(std::string_view text,
                                          const std::filesystem::path& config_dir,
                                          std::string& error) {
@@ -217,32 +265,15 @@ std::optional<AdminEndpoint> parse_admin(std::string_view text,
     return admin;
   }
   // An address has a ':' and no '/'; everything else is a socket path.
-  size_t colon = text.rfind(':');
-  if (colon != std::string_view::npos && text.find('/') == std::string_view::npos) {
-    std::string_view host = text.substr(0, colon);
-    auto port = parse_port(text.substr(colon + 1));
-    if (!port) {
-      error = fmt::format("invalid port {}; expected a number from 1 to 65535",
-                          quote(text.substr(colon + 1)));
+  if (text.find(':') != std::string_view::npos && text.find('/') == std::string_view::npos) {
+    auto address = parse_ip_port(text, error);
+    if (!address) {
+      if (error.empty()) error = fmt::format("{}, got {}", kShape, quote(text));
       return std::nullopt;
     }
-    bool v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-    if (v6) host = host.substr(1, host.size() - 2);
-    std::string ip = lower_ascii(host);
-    if (ip == "localhost") ip = "127.0.0.1";
-    in_addr a4{};
-    in6_addr a6{};
-    bool loopback = false;
-    if (!v6 && inet_pton(AF_INET, ip.c_str(), &a4) == 1) {
-      loopback = (ntohl(a4.s_addr) >> 24) == 127;
-    } else if (v6 && inet_pton(AF_INET6, ip.c_str(), &a6) == 1) {
-      loopback = IN6_IS_ADDR_LOOPBACK(&a6);
-      ip = "::1";
-    } else {
-      error = fmt::format("{}, got {}", kShape, quote(text));
-      return std::nullopt;
-    }
-    if (!loopback) {
+    if (!is_loopback(*address)) {
+      std::string_view host = text.substr(0, text.rfind(':'));
+      if (address->v6) host = host.substr(1, host.size() - 2);
       error = fmt::format(
           "{} is not a loopback address; the admin API has no authentication, so it listens "
           "only on a unix socket, 127.0.0.1 or [::1]",
@@ -250,8 +281,8 @@ std::optional<AdminEndpoint> parse_admin(std::string_view text,
       return std::nullopt;
     }
     admin.kind = AdminEndpoint::Kind::kTcp;
-    admin.ip = ip;
-    admin.port = *port;
+    admin.ip = address->ip;
+    admin.port = address->port;
     return admin;
   }
   std::string path = resolve(config_dir, std::filesystem::path(text)).string();
@@ -263,6 +294,37 @@ std::optional<AdminEndpoint> parse_admin(std::string_view text,
   admin.kind = AdminEndpoint::Kind::kSocket;
   admin.path = std::move(path);
   return admin;
+}
+
+std::optional<HealthEndpoint> parse_health(std::string_view text, std::string& error) {
+  constexpr std::string_view kShape =
+      "expected \"off\", an address like \"0.0.0.0:8081\", \"[::]:8081\" or \"*:8081\", or a "
+      "path like \"/healthz\"";
+  HealthEndpoint health;
+  if (lower_ascii(text) == "off") return health;
+  if (text.starts_with('/')) {
+    auto path = normalize_app_path(text, error);
+    if (!path) return std::nullopt;
+    if (*path == "/") {
+      error = "must not be \"/\": the health answer would hide every site's home page";
+      return std::nullopt;
+    }
+    health.kind = HealthEndpoint::Kind::kPath;
+    health.path = std::move(*path);
+    return health;
+  }
+  // "*:PORT": every IPv4 address, like a "*" binding.
+  std::string any;
+  if (text.starts_with("*:")) text = any.assign("0.0.0.0").append(text.substr(1));
+  auto address = parse_ip_port(text, error);
+  if (!address) {
+    if (error.empty()) error = fmt::format("{}, got {}", kShape, quote(text));
+    return std::nullopt;
+  }
+  health.kind = HealthEndpoint::Kind::kAddress;
+  health.ip = address->ip;
+  health.port = address->port;
+  return health;
 }
 
 bool valid_site_name(std::string_view name) {

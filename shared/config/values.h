@@ -31,6 +31,10 @@ std::optional<AdminEndpoint> parse_admin(std::string_view text,
                                          const std::filesystem::path& config_dir,
                                          std::string& error);
 
+// `[server] health`: "off", "IP:PORT", "[IPv6]:PORT", "*:PORT" (0.0.0.0), "localhost:PORT", or a
+// path starting with "/" (not "/" itself). On failure sets `error`.
+std::optional<HealthEndpoint> parse_health(std::string_view text, std::string& error);
+
 // 1-100 characters from A-Z a-z 0-9 . _ -, and neither "." nor "..".
 bool valid_site_name(std::string_view name);
 

@@ -77,6 +77,12 @@ class Site {
   // (e.g. {"state":"running","generation":3,"pids":[41,42],"restarts":1,"last_error":"..."}),
   // shown as the site's "app" member. Empty (the default) = nothing to add. Control thread.
   virtual std::string status_json() const { return {}; }
+
+  // Optional: what the health endpoint says about the site (docs/operations.md#health-checks-
+  // and-draining). Empty (the default) when the site does not hold the server's readiness back;
+  // else a short state ("starting", "failed", ...), never error details: the health answer may
+  // be public. Control thread; called on every health refresh, so it must be cheap.
+  virtual std::string readiness() const { return {}; }
 };
 
 using SiteFactory =

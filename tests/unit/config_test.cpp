@@ -223,6 +223,43 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(s.stdout_log_file, dir_ / "app/logs/stdout");
 }
 
+TEST_F(ConfigTest, HealthAndDrainDelay) {
+  Config c = ok(kSite);
+  EXPECT_EQ(c.server.health.kind, HealthEndpoint::Kind::kOff);
+  EXPECT_EQ(c.server.drain_delay, 0s);
+  struct Case {
+    std::string value;
+    HealthEndpoint want;
+  };
+  using K = HealthEndpoint::Kind;
+  const Case cases[] = {
+      {"\"Off\"", {K::kOff, "", 0, ""}},
+      {"\"/healthz/\"", {K::kPath, "", 0, "/healthz"}},
+      {"\"/ops/ready\"", {K::kPath, "", 0, "/ops/ready"}},
+      {"\"10.0.0.5:8081\"", {K::kAddress, "10.0.0.5", 8081, ""}},
+      {"\"*:8081\"", {K::kAddress, "0.0.0.0", 8081, ""}},
+      {"\"localhost:8081\"", {K::kAddress, "127.0.0.1", 8081, ""}},
+      {"\"[::]:8081\"", {K::kAddress, "::", 8081, ""}},
+      {"\"[0:0:0:0:0:0:0:1]:8081\"", {K::kAddress, "::1", 8081, ""}},
+  };
+  for (const Case& t : cases) {
+    std::string text = "[server]\nhealth = " + t.value + "\ndrain_delay = \"15s\"\n";
+    text += kSite.substr(1);
+    Config h = ok(text);
+    EXPECT_EQ(h.server.health, t.want) << t.value;
+    EXPECT_EQ(h.server.drain_delay, 15s);
+  }
+  EXPECT_EQ(error("[server]\nhealth = \"[::1:80\"\n" + std::string(kSite.substr(1))),
+            at(2, "server.health",
+               "expected \"off\", an address like \"0.0.0.0:8081\", \"[::]:8081\" or "
+               "\"*:8081\", or a path like \"/healthz\", got \"[::1:80\""));
+  // The health port is the health listener's alone.
+  EXPECT_EQ(error("[server]\nhealth = \"127.0.0.1:8080\"\n" + std::string(kSite.substr(1))),
+            at(2, "server.health",
+               "port 8080 is also used by site \"a\"'s binding http://*:8080; the health "
+               "listener needs a port of its own"));
+}
+
 TEST_F(ConfigTest, OutOfProcessDefaults) {
   Config c = ok(kProxySite);
   const SiteConfig& s = c.sites.at(0);

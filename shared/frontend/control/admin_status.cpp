@@ -41,8 +41,8 @@ std::string Server::status_json() const {
     fmt::format_to(it, "{}{}", first ? "" : ", ", json_string(key));
     first = false;
   }
-  fmt::format_to(it, "],\n    \"admin\": {},\n    \"loops\": [",
-                 json_string(describe(config_.server.admin)));
+  fmt::format_to(it, "],\n    \"admin\": {},\n    \"health\": {},\n    \"loops\": [",
+                 json_string(describe(config_.server.admin)), health_status_json());
   for (size_t i = 0; i < workers_.size(); ++i) {
     const LoopMetrics& l = metrics_->loop(static_cast<unsigned>(i));
     fmt::format_to(it, "{}\n      {{\"index\": {}, \"connections\": {}, \"requests\": {}}}",

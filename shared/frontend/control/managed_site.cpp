@@ -267,6 +267,10 @@ std::string ManagedSite::app_status() const {
   return app_ ? app_->status_json() : std::string();
 }
 
+std::string ManagedSite::readiness() const {
+  return app_ && !stopping_ ? app_->readiness() : std::string();
+}
+
 // Site::reload() arrives with the hot-swap work; until a Site has one, reloading one site means
 // a recycle. Detected at compile time so both states of the interface build.
 template <class S>

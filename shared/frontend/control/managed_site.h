@@ -66,6 +66,8 @@ class ManagedSite final : public Site, public std::enable_shared_from_this<Manag
   const char* state() const;
   // The app's own status_json() ("" when there is no app or it reports nothing).
   std::string app_status() const;
+  // The app's readiness() (a site that is offline or stopping holds nothing back).
+  std::string readiness() const override;
   // `ctl reload SITE`: the app's reload() when the hosting model has one, else a recycle (a fresh
   // Site takes new requests, the old one drains and stops). Returns what happened.
   std::string reload_app();

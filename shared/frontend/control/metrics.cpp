@@ -69,7 +69,7 @@ std::string Metrics::render(const std::vector<const SiteMetrics*>& configured) c
   totals.reserve(all.size());
   for (const SiteMetrics* m : all) totals.push_back(m->totals());
   uint64_t bytes_received = 0, bytes_sent = 0, tls_ok = 0, tls_failed = 0, tls_incomplete = 0,
-           tls_errors = 0;
+           tls_errors = 0, health = 0;
   for (size_t i = 0; i < loop_count_; ++i) {
     const LoopMetrics& l = loops_[i];
     bytes_received += l.bytes_received.get();
@@ -78,6 +78,7 @@ std::string Metrics::render(const std::vector<const SiteMetrics*>& configured) c
     tls_failed += l.tls_handshakes_failed.get();
     tls_incomplete += l.tls_handshakes_incomplete.get();
     tls_errors += l.tls_errors.get();
+    health += l.health_requests.get();
   }
   std::string out;
   out.reserve(4096 + all.size() * 2048);
@@ -168,6 +169,10 @@ std::string Metrics::render(const std::vector<const SiteMetrics*>& configured) c
   header(out, "sitehost_tls_errors_total", "counter",
          "Client connections closed for bad TLS input after the handshake.");
   fmt::format_to(it, "sitehost_tls_errors_total {}\n", tls_errors);
+  header(out, "sitehost_health_requests_total", "counter",
+         "Requests answered by the health endpoint (also counted in sitehost_requests_total "
+         "under site \"-\").");
+  fmt::format_to(it, "sitehost_health_requests_total {}\n", health);
   return out;
 }
 

@@ -31,6 +31,7 @@ struct alignas(kCacheLine) LoopMetrics {
   LoopCounter tls_handshakes_failed;
   LoopCounter tls_handshakes_incomplete;
   LoopCounter tls_errors;
+  LoopCounter health_requests;  // answered by the health endpoint (`[server] health`)
 };
 
 // The registry of sites' counters (shared/site/metrics.h) plus the front end's own counters.

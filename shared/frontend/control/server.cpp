@@ -44,6 +44,12 @@ Server::Server(uv_loop_t* loop, Logger& log, std::map<HostingModel, SiteFactory>
   site_context_.log = &log_;
   site_context_.server = &config_.server;
   site_context_.loops = &loops_;
+  health_ = std::make_unique<HealthMonitor>(
+      loop_, [this] { return health_answer(); },
+      [this](std::shared_ptr<const HealthAnswer> answer) {
+        for (auto& w : workers_)
+          w->post([worker = w.get(), answer] { worker->set_health(answer); });
+      });
 }
 
 uv_loop_t* Server::Loops::loop(unsigned index) const {
@@ -99,7 +105,7 @@ int Server::run() {
 }
 
 std::string Server::reload(std::string* summary) {
-  if (shutting_down_) return "shutting down";
+  if (shutting_down_ || stop_requested_) return "shutting down";
   log_.info("reloading {}", config_.file.string());
   LoadResult result = load_config(config_.file);
   std::string error = std::move(result.error);
@@ -184,7 +190,7 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
 }
 
 void Server::begin_shutdown() {
-  if (shutting_down_) return;
+  if (shutting_down_ || hold_for_drain()) return;
   shutting_down_ = true;
   log_.info("shutting down: {} connection(s) open, waiting up to {} ms", metrics_->connections(),
             config_.server.shutdown_timeout.count());
@@ -245,6 +251,8 @@ void Server::close_own_handles(bool stop_loops) {
   };
   close(&shutdown_timer_);
   for (auto& s : signals_) close(&s);
+  health_->close();
+  drain_timer_.close();
   // Last: the workers' posts above run first (the inline worker's queue is on this loop too).
   tasks_->post([this] { tasks_->close(); });
 }

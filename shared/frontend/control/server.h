@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "shared/config/config.h"
+#include "shared/frontend/control/health_monitor.h"
 #include "shared/frontend/control/metrics.h"
 #include "shared/frontend/worker/routing_table.h"
 #include "shared/log/logger.h"
@@ -107,6 +108,17 @@ class Server {
   void publish(Plan& plan, std::vector<std::string> closing,
                std::vector<std::shared_ptr<Site>> replaced);
 
+  // --- server_health.cpp: the health endpoint's state and drain_delay ---
+  HealthAnswer health_answer() const;
+  std::string health_status_json() const;
+  // Publishing a config: whether health is on, and its state with the new sites.
+  void health_config_applied();
+  // Every loop has the first routing table: the server accepts requests.
+  void health_serving();
+  // begin_shutdown's first step. True while the stop waits out drain_delay (health says 503,
+  // listeners stay open); a second stop request during the wait ends it.
+  bool hold_for_drain();
+
   void start_workers(const Config& config);
   void stop_site(std::shared_ptr<Site> site);
   void maybe_finish_shutdown();
@@ -137,6 +149,10 @@ class Server {
   uv_signal_t signals_[4];
   uv_timer_t shutdown_timer_;
   bool shutting_down_ = false;
+  std::unique_ptr<HealthMonitor> health_;
+  UvTimer drain_timer_;          // drain_delay, from the first stop request
+  bool stop_requested_ = false;  // SIGTERM/SIGINT/ctl stop seen (draining, then shutting down)
+  bool serving_ = false;         // every loop has had a routing table
   bool shutdown_forced_ = false;
   bool handles_closed_ = false;
   int exit_code_ = 0;

@@ -49,6 +49,8 @@ std::set<std::pair<std::string, uint16_t>> listen_addresses(const Config& config
   for (const auto& [port, set] : ips)
     if (!wildcard.count(port))
       for (const auto& ip : set) out.emplace(ip, port);
+  const HealthEndpoint& health = config.server.health;  // its port is its own (config_loader)
+  if (health.kind == HealthEndpoint::Kind::kAddress) out.emplace(health.ip, health.port);
   return out;
 }
 
@@ -154,9 +156,14 @@ void Server::commit(Config config, Plan plan) {
     it = listeners_.erase(it);
   }
   for (const auto& [key, port] : listeners_) table.ports.insert(port);
-  for (const auto& [key, sockets] : plan.opened)
+  for (const auto& [key, sockets] : plan.opened) {
+    uint16_t port = sockets.front().port;
+    bool health = s.health.kind == HealthEndpoint::Kind::kAddress && s.health.port == port;
     log_.info("listening on {}{}", key,
-              plan.tls.listeners.count(sockets.front().port) ? " (https)" : "");
+              plan.tls.listeners.count(port) ? " (https)"
+              : health                       ? " (health)"
+                                             : "");
+  }
   max_connections_.store(s.max_connections, std::memory_order_relaxed);
 
   // The sites this config replaces or removes stop once no worker can route to them.
@@ -182,6 +189,7 @@ void Server::publish(Plan& plan, std::vector<std::string> closing,
     std::vector<std::string> closing;
     std::map<uint16_t, std::shared_ptr<const TlsListenerContext>> tls;
   };
+  health_config_applied();  // before the table: no loop serves a new endpoint with an old answer
   auto shared = std::make_shared<Shared>(
       Shared{plan.table, std::move(plan.opened), std::move(closing), plan.tls.listeners});
   plan.opened.clear();
@@ -197,6 +205,7 @@ void Server::publish(Plan& plan, std::vector<std::string> closing,
           for (auto& socket : sockets)
             if (socket.fd >= 0) ::close(socket.fd);
         for (auto& site : replaced) stop_site(site);
+        health_serving();
       });
 }
 

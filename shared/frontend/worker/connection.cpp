@@ -286,6 +286,10 @@ void Connection::fill_request_info() {
 
 void Connection::dispatch() {
   fill_request_info();
+  if (is_health_request()) {
+    serve_health();
+    return;
+  }
   RequestInfo& info = ctx_->info;
   RouteMatch match = worker_.router().match(
       local_port_, reinterpret_cast<const sockaddr*>(&ctx_->local), info.host, info.path);

@@ -102,6 +102,11 @@ class Connection final : public Exchange, private http::BodySink {
   void fail_request(int status, int substatus, std::string_view detail);
   // `end`: the exchange is over once the page is written (else the site ends it later).
   void send_error_page(const HttpError& error, bool end = true);
+  // Writes an answer of the front end's own: the head, then ctx_->error_body as the body.
+  void send_own_answer();
+  // The health endpoint (connection_health.cpp): answered before routing.
+  bool is_health_request() const;
+  void serve_health();
   void log_access();
 
   // TLS: ciphertext in, plaintext into the read buffer; records out.

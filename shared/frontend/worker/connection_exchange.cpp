@@ -368,6 +368,11 @@ void Connection::send_error_page(const HttpError& error, bool end) {
   c.error_body = render_error_page(error, worker_.config().detailed_errors);
   c.content_length = c.error_body.size();
   c.finished = end;
+  send_own_answer();
+}
+
+void Connection::send_own_answer() {
+  RequestContext& c = *ctx_;
   if (c.info.has_body && !c.body_done) keep_alive_ = false;  // unread body: framing unknown
   if (handle_closed_) {
     worker_.defer(this);

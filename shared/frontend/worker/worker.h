@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "shared/frontend/control/metrics.h"
+#include "shared/frontend/worker/health_answer.h"
 #include "shared/frontend/worker/request_context.h"
 #include "shared/frontend/worker/routing_table.h"
 #include "shared/http/chunk_size_line.h"
@@ -85,6 +86,8 @@ class Worker {
   void close_handles();
   // A connection slot freed somewhere (max_connections): accept what waits here.
   void accept_paused();
+  // The health endpoint's answer from now on (the control thread publishes it when it changes).
+  void set_health(std::shared_ptr<const HealthAnswer> answer) { health_ = std::move(answer); }
 
   // --- for connections and listeners (this worker's thread) ------------------------------
   unsigned index() const { return index_; }
@@ -93,6 +96,7 @@ class Worker {
   const ServerConfig& config() const { return table_->table->server; }
   const http::Limits& limits() const { return table_->table->limits; }
   const Router& router() const { return table_->table->router; }
+  const HealthAnswer& health() const { return *health_; }
   bool shutting_down() const { return shutting_down_; }
   Metrics& metrics() { return metrics_; }
   LoopMetrics& counters() { return counters_; }
@@ -157,6 +161,7 @@ class Worker {
   std::thread thread_;
   std::unique_ptr<TaskQueue> tasks_;
   std::unique_ptr<Pinned> table_;
+  std::shared_ptr<const HealthAnswer> health_ = std::make_shared<const HealthAnswer>();
   std::vector<std::unique_ptr<Pinned>> old_tables_;
   std::unique_ptr<BufferPool> buffers_;
   Completions completions_scratch_;
