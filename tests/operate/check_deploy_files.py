@@ -5,7 +5,7 @@ cluster needed).
   check_deploy_files.py kubernetes SITEHOST
       Parses conf/kubernetes/*.yaml (python3-yaml) and checks what the files promise: the kinds,
       2 replicas, readiness/startup/liveness probes on the health port, a liveness window longer
-      than a drain, terminationGracePeriodSeconds > drain_delay + shutdown_timeout + margin, the
+      than a stop, terminationGracePeriodSeconds > drain_delay + shutdown_timeout + 5 s + margin, the
       securityContext (non-root, read-only root, no capabilities, the run dir on an emptyDir),
       the Service's ports. No Debian package validates manifests offline (kubectl needs an API
       server even for --dry-run=client), so this is parse + key checks. The ConfigMap's
@@ -34,7 +34,8 @@ DOCKERFILE = os.path.join(ROOT, "conf", "container", "Dockerfile")
 CONTAINER_CONFIG = os.path.join(ROOT, "conf", "container", "sitehost.toml")
 # Sanitizer runtimes appear in the asan/tsan builds' NEEDED lists, never in the release image.
 SANITIZER_LIBS = re.compile(r"^lib(asan|ubsan|tsan|lsan)\.so")
-MARGIN_S = 5  # terminationGracePeriodSeconds must exceed drain + shutdown by at least this
+SITES_STOP_S = 5  # a stop may take drain_delay + shutdown_timeout + this (docs/operations.md)
+MARGIN_S = 5  # and the grace period is longer by at least this
 
 failures = []
 
@@ -95,12 +96,14 @@ def check_probes(container, server, ports):
             check(probe.get("httpGet", {}).get("port") == "health",
                   f"{kind} does not probe the health port")
             probes[kind] = probe
-    drain = seconds(server["drain_delay"]) + seconds(server.get("shutdown_timeout", "30s"))
+    drain = (seconds(server["drain_delay"]) + seconds(server.get("shutdown_timeout", "30s")) +
+             SITES_STOP_S)
     if "livenessProbe" in probes:
         live = probes["livenessProbe"]
         window = live.get("periodSeconds", 10) * live.get("failureThreshold", 3)
         check(window > drain, f"livenessProbe window {window}s does not outlast a drain "
-              f"(drain_delay + shutdown_timeout = {drain}s): a draining pod would be restarted")
+              f"(drain_delay + shutdown_timeout + {SITES_STOP_S}s = {drain}s): a draining pod would be "
+          "restarted")
     return drain
 
 
@@ -149,11 +152,11 @@ def check_kubernetes(sitehost):
     drain = check_probes(container, server, ports)
     grace = pod.get("terminationGracePeriodSeconds", 30)
     check(grace >= drain + MARGIN_S, f"terminationGracePeriodSeconds {grace} is not above "
-          f"drain_delay + shutdown_timeout ({drain}s) + {MARGIN_S}s")
+          f"drain_delay + shutdown_timeout + {SITES_STOP_S}s ({drain}s) + {MARGIN_S}s")
     check_security(pod, container)
     if not failures:
         print(f"kubernetes: {len(docs)} manifests parsed and checked (no offline validator in "
-              f"Debian); grace {grace}s > drain {drain}s")
+              f"Debian); grace {grace}s > longest stop {drain}s")
 
 
 def dockerfile_stages():

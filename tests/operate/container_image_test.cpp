@@ -17,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kImage = "localhost/sitehost:test";
-constexpr int kStopTimeoutS = 40;  // conf/container/sitehost.toml: drain 5 s + shutdown 20 s
+// conf/container/sitehost.toml: drain 5 s + shutdown 20 s + 5 s for the sites (docs/scale-out.md)
+constexpr int kStopTimeoutS = 40;
 constexpr double kDrainDelayS = 5;
 
 std::string tail(const std::string& text, size_t n = 3000) {
