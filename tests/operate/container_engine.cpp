@@ -1,27 +1,17 @@
 #include "tests/operate/container_engine.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <sstream>
+
+#include "tests/operate/find_program.h"
 
 namespace sitehost::test {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path on_path(const std::string& program) {
-  std::stringstream dirs(std::getenv("PATH") ? std::getenv("PATH") : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
 // Podman sets the container's open-file and process limits to 1048576 by default, which a root
 // without CAP_SYS_RESOURCE (a container or a sandbox VM) cannot grant: take this process's own
@@ -37,12 +27,12 @@ std::vector<std::string> podman_limits() {
 
 std::optional<ContainerEngine> ContainerEngine::find(std::string& why_not) {
   std::string tried;
-  if (fs::path docker = on_path("docker"); !docker.empty()) {
+  if (fs::path docker = find_program("docker"); !docker.empty()) {
     ContainerEngine engine(docker.string(), {}, {});
     if (engine.run({"info"}, 20s).exit_code == 0) return engine;
     tried = "docker is only a client here (docker info fails: no daemon)";
   }
-  if (fs::path podman = on_path("podman"); !podman.empty()) {
+  if (fs::path podman = find_program("podman"); !podman.empty()) {
     // runc rather than crun (crun refuses hybrid cgroup v1/v2 hierarchies, which some VMs and
     // containers have; runc runs on v1, hybrid and v2) and the cgroupfs manager (no systemd
     // needed). Both are plain defaults on ordinary machines as well.

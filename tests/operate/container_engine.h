@@ -17,8 +17,9 @@ class ContainerEngine {
   // that is installed but does not work is not "none": `why_not` then starts with "broken: ".
   static std::optional<ContainerEngine> find(std::string& why_not);
 
-  const std::string& name() const { return program_; }
-  bool is_podman() const { return program_ == "podman"; }
+  // "docker" or "podman" (the program's file name).
+  std::string name() const { return std::filesystem::path(program_).filename().string(); }
+  bool is_podman() const { return name() == "podman"; }
   // `ENGINE [global options] args...`, bounded; the output is stdout and stderr together.
   ProgramResult run(const std::vector<std::string>& args, Ms timeout = 60s) const;
   // The options `build` and `run` need on this engine (resource limits), after the command.

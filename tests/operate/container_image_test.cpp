@@ -20,6 +20,7 @@ const std::string kImage = "localhost/sitehost:test";
 // conf/container/sitehost.toml: drain 5 s + shutdown 20 s + 5 s for the sites (docs/scale-out.md)
 constexpr int kStopTimeoutS = 40;
 constexpr double kDrainDelayS = 5;
+constexpr const char* kRunTmpfs = "/run/sitehost:rw,exec";
 
 std::string tail(const std::string& text, size_t n = 3000) {
   return text.size() > n ? "..." + text.substr(text.size() - n) : text;
@@ -103,6 +104,10 @@ class ContainerImage : public ::testing::Test {
     if (engine_) engine_->run({"image", "prune", "-f"}, 300s);
   }
 
+  // Who may write the run dir tmpfs: Docker applies mode=1777; Podman (with runc) masks the
+  // mode with its umask (1755), so there it is handed to the container's user (U).
+  std::string run_dir_owner() const { return engine_->is_podman() ? ",U" : ",mode=1777"; }
+
   TempDir dir_;
   std::optional<ContainerEngine> engine_;
 };
@@ -114,7 +119,7 @@ TEST_F(ContainerImage, ServesBothSitesAndHealthAndStopsCleanly) {
   // Read-only like conf/kubernetes runs it: only the run dir is writable (exec: in-process
   // libraries are loaded from shadow copies there).
   std::vector<std::string> run{"run", "-d", "--name", c.name(), "--network", "none"};
-  run.insert(run.end(), {"--read-only", "--tmpfs", "/run/sitehost:rw,exec,mode=1777"});
+  run.insert(run.end(), {"--read-only", "--tmpfs", std::string(kRunTmpfs) + run_dir_owner()});
   run.insert(run.end(), engine_->limits().begin(), engine_->limits().end());
   run.push_back(kImage);
   auto started = engine_->run(run, 60s);

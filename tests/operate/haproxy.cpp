@@ -9,20 +9,14 @@
 #include <sstream>
 
 #include "shared/util/unique_fd.h"
+#include "tests/operate/find_program.h"
 
 namespace sitehost::test {
 
 namespace fs = std::filesystem;
 
 fs::path haproxy_binary() {
-  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  path += ":/usr/sbin:/sbin";
-  std::stringstream dirs(path);
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    fs::path candidate = fs::path(dir.empty() ? "." : dir) / "haproxy";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
+  return find_program("haproxy", "/usr/sbin:/sbin");
 }
 
 // The config of docs/scale-out.md with test timings. The zero-failure roll relies on the health
