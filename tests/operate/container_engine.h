@@ -1,0 +1,39 @@
+// The container engine the image test drives (docs/scale-out.md, "Testing the image"): Docker when
+// its daemon answers, else Podman (Debian's podman, run as root: no daemon needed), else none.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/harness.h"
+
+namespace sitehost::test {
+
+class ContainerEngine {
+ public:
+  // The engine to use, or nullopt with `why_not` set (one line for the skip message). An engine
+  // that is installed but does not work is not "none": `why_not` then starts with "broken: ".
+  static std::optional<ContainerEngine> find(std::string& why_not);
+
+  // "docker" or "podman" (the program's file name).
+  std::string name() const { return std::filesystem::path(program_).filename().string(); }
+  bool is_podman() const { return name() == "podman"; }
+  // `ENGINE [global options] args...`, bounded; the output is stdout and stderr together.
+  ProgramResult run(const std::vector<std::string>& args, Ms timeout = 60s) const;
+  // The options `build` and `run` need on this engine (resource limits), after the command.
+  const std::vector<std::string>& limits() const { return limits_; }
+  bool image_exists(const std::string& image) const;
+
+ private:
+  ContainerEngine(std::string program, std::vector<std::string> global,
+                  std::vector<std::string> limits)
+      : program_(std::move(program)), global_(std::move(global)), limits_(std::move(limits)) {}
+  std::string program_;
+  std::vector<std::string> global_;
+  std::vector<std::string> limits_;
+  std::shared_ptr<TempDir> output_dir_ = std::make_shared<TempDir>();  // the runs' output
+};
+
+}  // namespace sitehost::test
