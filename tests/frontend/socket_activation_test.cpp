@@ -202,7 +202,7 @@ TEST_F(SocketActivation, ReloadDroppingAnAddressKeepsItsSocket) {
   server->process().signal(SIGHUP);
   expect_served(*waiting);
   waiting.reset();
-  EXPECT_EQ(reloads(), 2u);
+  EXPECT_TRUE(wait_until([&] { return reloads() == 2; }, 20s)) << server->log();
   EXPECT_EQ(server->stop(), 0) << server->log();
 }
 

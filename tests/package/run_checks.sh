@@ -95,19 +95,23 @@ fi
 bin="$root/usr/bin/sitehost"
 run_as() { "${as_user[@]}" "${clean_env[@]}" "$@"; }
 
-# The demo sites' ports, 8080 and 8081, may be taken on a developer's machine.
+# The demo sites' ports, 8080 and 8081, and the health port 8079 may be taken on a developer's
+# machine.
+port0=8079
 port1=8080
 port2=8081
-if ! port_free $port1 || ! port_free $port2; then
+if ! port_free $port0 || ! port_free $port1 || ! port_free $port2; then
+  port0=$(free_port)
   port1=$(free_port)
   port2=$(free_port)
-  while [ "$port2" = "$port1" ]; do port2=$(free_port); done
+  while [ "$port1" = "$port0" ]; do port1=$(free_port); done
+  while [ "$port2" = "$port1" ] || [ "$port2" = "$port0" ]; do port2=$(free_port); done
   sed -e "s#127.0.0.1:8080\"#127.0.0.1:$port1\"#" -e "s#127.0.0.1:8081\"#127.0.0.1:$port2\"#" \
-    "$config" >"$work/ports.toml"
+    -e "s#127.0.0.1:8079\"#127.0.0.1:$port0\"#" "$config" >"$work/ports.toml"
   config="$work/ports.toml"
   chmod 0644 "$config"
-  echo "package test: 8080 or 8081 is taken here: the demo sites run on $port1 and $port2" \
-    "(a copy of the config)"
+  echo "package test: 8079, 8080 or 8081 is taken here: health and the demo sites run on" \
+    "$port0, $port1 and $port2 (a copy of the config)"
 fi
 
 check "sitehost --check accepts the installed config" run_as "$bin" --check -c "$config"
@@ -133,6 +137,8 @@ check "... with Hello, World!" has "${body:-}" "^Hello, World!$"
 check "out-of-process demo (sitehost-app + info.so) answers on $port2" get $port2
 check "... with info.so's JSON, proxied by sitehost (pairing token)" has "${body:-}" \
   '\["MS-ASPNETCORE-TOKEN","[0-9a-f]*"\]'
+check "the health endpoint answers on $port0" get $port0
+check "... ready" has "${body:-}" "^ready$"
 if [ "$mode" = installed ]; then
   check "sitehost runs as the sitehost user" has "$(ps -o user= -p "$pid")" "^sitehost$"
 fi

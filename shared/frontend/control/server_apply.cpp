@@ -107,7 +107,7 @@ std::string Server::open_listeners(const Config& config, Plan& plan) {
       int fd = inherited ? inherited_.dup_for(ip, port, &error)
                          : open_listen_socket(ip, port, reuseport, &error);
       if (fd < 0) return error;
-      sockets.push_back({key, port, fd});
+      sockets.push_back({key, port, fd, inherited});
     }
   }
   return {};

@@ -12,8 +12,8 @@
 
 namespace sitehost {
 
-Listener::Listener(Worker& worker, std::string key, uint16_t port)
-    : worker_(worker), port_(port), key_(std::move(key)) {}
+Listener::Listener(Worker& worker, std::string key, uint16_t port, bool inherited)
+    : worker_(worker), port_(port), key_(std::move(key)), inherited_(inherited) {}
 
 Listener::~Listener() = default;
 
@@ -52,6 +52,7 @@ void Listener::accept_backlog() {
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0) return;
   // libuv may hold one connection it accepted already (left pending at max_connections).
   if (pending_) worker_.accept_now(this);
+  if (inherited_) return;  // the queue is left to the next listener
   for (;;) {
     int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) {

@@ -2,7 +2,8 @@
 // shared/net/listen_socket.h; with several event loops each has its own SO_REUSEPORT socket).
 // When the server is at max_connections it leaves the next connection unaccepted (libuv then
 // stops polling the socket) and accepts it once a slot frees. Closing it first accepts what the
-// kernel has queued on it, so a closing listener resets none of those connections.
+// kernel has queued on it, so a closing listener resets none of those connections (except an
+// inherited socket's: its queue stays for the next listener, see `inherited`).
 #pragma once
 
 #include <uv.h>
@@ -20,7 +21,10 @@ class Worker;
 
 class Listener {
  public:
-  Listener(Worker& worker, std::string key, uint16_t port);
+  // `inherited`: the socket is a dup() of one systemd passed in; the queue is shared with the
+  // other loops and outlives this listener (a reload that adds the address again, or the next
+  // sitehost, serves what waits there), so close() leaves it alone.
+  Listener(Worker& worker, std::string key, uint16_t port, bool inherited = false);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -53,6 +57,7 @@ class Listener {
   std::string key_;
   uv_tcp_t tcp_;
   std::shared_ptr<const TlsListenerContext> tls_;
+  bool inherited_;
   bool initialized_ = false;
   bool closing_ = false;
   bool closed_ = false;

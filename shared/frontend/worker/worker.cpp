@@ -78,7 +78,7 @@ void Worker::install(std::shared_ptr<const RoutingTable> table, std::vector<List
   }
   for (const std::string& key : close) close_listener(key);
   for (auto& s : open) {
-    auto listener = std::make_unique<Listener>(*this, s.key, s.port);
+    auto listener = std::make_unique<Listener>(*this, s.key, s.port, s.inherited);
     std::string error = listener->open(s.fd);
     if (!error.empty()) {
       log_.error("{}", error);  // the socket was bound and listening: not expected

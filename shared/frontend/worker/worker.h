@@ -53,6 +53,9 @@ struct ListenerSocket {
   std::string key;  // "ip:port"
   uint16_t port = 0;
   int fd = -1;
+  // A dup() of a socket systemd passed in (socket activation): its accept queue outlives this
+  // loop's listener, so closing the listener leaves the queue to whoever listens next.
+  bool inherited = false;
 };
 
 class Worker {
