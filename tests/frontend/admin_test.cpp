@@ -291,6 +291,14 @@ TEST_F(Admin, CtlStatusReloadAndStop) {
   EXPECT_EQ(bad.code, 1) << bad.out;
   EXPECT_NE(bad.out.find("sitehost.toml:3: server.header_timeout:"), std::string::npos) << bad.out;
   EXPECT_EQ(http_request(port, "GET", "/")->body, "Hello, World!");
+  // Not TOML at all (a bad edit): ctl names the file and line, not a default socket it guessed.
+  server->rewrite_config(config + "\nthis is = = not toml [\n");
+  auto garbage = ctl({"reload"});
+  EXPECT_EQ(garbage.code, 1) << garbage.out;
+  EXPECT_NE(garbage.out.find("sitehost.toml:"), std::string::npos) << garbage.out;
+  EXPECT_NE(garbage.out.find("syntax error"), std::string::npos) << garbage.out;
+  EXPECT_EQ(garbage.out.find("cannot connect"), std::string::npos) << garbage.out;
+  EXPECT_EQ(http_request(port, "GET", "/")->body, "Hello, World!");
 
   server->rewrite_config(config);
   auto stop = ctl({"stop"});

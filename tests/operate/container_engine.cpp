@@ -59,4 +59,14 @@ bool ContainerEngine::image_exists(const std::string& image) const {
   return run({"image", "inspect", "--format", "{{.Id}}", image}, 30s).exit_code == 0;
 }
 
+std::string ContainerEngine::ensure_debian_images(const fs::path& log) const {
+  if (image_exists("docker.io/library/debian:bookworm") &&
+      image_exists("docker.io/library/debian:bookworm-slim"))
+    return {};
+  auto r = run_program({(source_dir() / "tools/container-base").string(), name()}, log, 600s);
+  if (r.exit_code == 0) return {};
+  return "tools/container-base failed: " +
+         (r.output.size() > 3000 ? r.output.substr(r.output.size() - 3000) : r.output);
+}
+
 }  // namespace sitehost::test

@@ -25,6 +25,11 @@ class ContainerEngine {
   // The options `build` and `run` need on this engine (resource limits), after the command.
   const std::vector<std::string>& limits() const { return limits_; }
   bool image_exists(const std::string& image) const;
+  // The Debian base images (docker.io/library/debian:bookworm and :bookworm-slim) that
+  // conf/container/Dockerfile and the systemd unit test build on, made by tools/container-base
+  // from Debian's packages when the store lacks them (its output in `log`). Empty when they are
+  // there, else the end of tools/container-base's output.
+  std::string ensure_debian_images(const std::filesystem::path& log) const;
 
  private:
   ContainerEngine(std::string program, std::vector<std::string> global,

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <chrono>
 
-#include "tests/operate/container_engine.h"
+#include "tests/operate/container.h"
 
 namespace sitehost::test {
 namespace {
@@ -21,46 +21,6 @@ const std::string kImage = "localhost/sitehost:test";
 constexpr int kStopTimeoutS = 40;
 constexpr double kDrainDelayS = 5;
 constexpr const char* kRunTmpfs = "/run/sitehost:rw,exec";
-
-std::string tail(const std::string& text, size_t n = 3000) {
-  return text.size() > n ? "..." + text.substr(text.size() - n) : text;
-}
-
-// A running container, removed (forcibly) when this goes away.
-class Container {
- public:
-  Container(const ContainerEngine& engine, std::string name) : engine_(engine), name_(name) {
-    engine_.run({"rm", "-f", name_}, 30s);  // a leftover of an interrupted run
-  }
-  ~Container() { engine_.run({"rm", "-f", name_}, 60s); }
-  Container(const Container&) = delete;
-  Container& operator=(const Container&) = delete;
-  const std::string& name() const { return name_; }
-  ProgramResult exec(const std::string& script) const {
-    return engine_.run({"exec", name_, "bash", "-c", script}, 20s);
-  }
-  // GET / on 127.0.0.1:port inside the container; the raw answer (empty when it fails).
-  std::string get(int port) const {
-    auto r = exec("exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
-                  " && printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n"
-                  "\\r\\n' >&3 && cat <&3");
-    return r.exit_code == 0 ? r.output : std::string();
-  }
-  std::string logs() const { return engine_.run({"logs", name_}, 30s).output; }
-
- private:
-  const ContainerEngine& engine_;
-  std::string name_;
-};
-
-// The last line of an engine's output (podman may log warnings before it).
-std::string last_line(const std::string& output) {
-  size_t end = output.find_last_not_of('\n');
-  if (end == std::string::npos) return {};
-  size_t begin = output.rfind('\n', end);
-  return output.substr(begin == std::string::npos ? 0 : begin + 1,
-                       end - (begin == std::string::npos ? 0 : begin + 1) + 1);
-}
 
 bool status_is(const std::string& answer, int status) {
   return answer.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0;
@@ -74,15 +34,6 @@ class ContainerImage : public ::testing::Test {
     if (!found && why.rfind("broken: ", 0) == 0) FAIL() << why;
     if (!found) GTEST_SKIP() << "container image not tested: " << why;
     engine_.emplace(std::move(*found));
-  }
-  // The Dockerfile's FROM images, made from Debian's packages when the store lacks them.
-  void ensure_base_images() {
-    if (engine_->image_exists("docker.io/library/debian:bookworm") &&
-        engine_->image_exists("docker.io/library/debian:bookworm-slim"))
-      return;
-    auto r = run_program({(source_dir() / "tools/container-base").string(), engine_->name()},
-                         dir_ / "container-base.out", 600s);
-    ASSERT_EQ(r.exit_code, 0) << tail(r.output);
   }
   void build_image() {
     std::vector<std::string> args{
@@ -113,7 +64,7 @@ class ContainerImage : public ::testing::Test {
 };
 
 TEST_F(ContainerImage, ServesBothSitesAndHealthAndStopsCleanly) {
-  ASSERT_NO_FATAL_FAILURE(ensure_base_images());
+  ASSERT_EQ(engine_->ensure_debian_images(dir_ / "container-base.out"), "");
   ASSERT_NO_FATAL_FAILURE(build_image());
   Container c(*engine_, "sitehost-image-test-" + std::to_string(::getpid()));
   // Read-only like conf/kubernetes runs it: only the run dir is writable (exec: in-process

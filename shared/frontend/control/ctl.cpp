@@ -49,7 +49,11 @@ std::string errno_text(int err) {
 }
 
 // The admin address from the config: the validated config when it loads, else just the
-// [server] admin string of a file that parses as TOML, else the default socket.
+// [server] admin string of a file that parses as TOML (a config the server would reject still
+// names its socket, so `ctl reload` gets the server's file:line:key answer), else the default
+// socket. A file that is not TOML at all is an error with its line: guessing the default socket
+// would report "cannot connect" instead of the typo (seen under systemd: `systemctl reload`
+// after a bad edit).
 std::optional<AdminEndpoint> find_endpoint(const std::filesystem::path& file, bool explicit_file,
                                            std::string& error) {
   LoadResult loaded = load_config(file);
@@ -63,16 +67,23 @@ std::optional<AdminEndpoint> find_endpoint(const std::filesystem::path& file, bo
     return AdminEndpoint{};  // no config: the default socket
   }
   std::optional<std::string> text;
+  bool is_toml = false;
 #if TOML_EXCEPTIONS
   try {
     toml::table root = toml::parse_file(file.string());
+    is_toml = true;
     text = root["server"]["admin"].value<std::string>();
   } catch (const toml::parse_error&) {
   }
 #else
   toml::parse_result parsed = toml::parse_file(file.string());
+  is_toml = bool(parsed);
   if (parsed) text = parsed.table()["server"]["admin"].value<std::string>();
 #endif
+  if (!is_toml) {
+    error = loaded.error;
+    return std::nullopt;
+  }
   if (!text) return AdminEndpoint{};
   std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
   std::string why;
