@@ -175,10 +175,13 @@ TEST_F(SystemdUnit, ReloadAppliesAGoodConfigAndKeepsServingOnABadOne) {
   // The line the edits below append to.
   std::string line = std::to_string(std::stoi(sh("wc -l < " + kConfig)) + 1);
 
-  // Not TOML (a typo): `sitehost ctl` names file and line, systemctl reload fails.
+  // Not TOML (a typo): `sitehost ctl` (ExecReload=) names file and line at error priority,
+  // systemctl reload fails.
   sh("echo 'this is = = not toml [' >> " + kConfig);
   EXPECT_NE(status("systemctl reload sitehost"), 0);
-  EXPECT_NE(journal().find(kConfig + ":" + line + ": syntax error"), std::string::npos)
+  std::string ctl_errors = journal("-o cat PRIORITY=3 SYSLOG_IDENTIFIER=sitehost");
+  EXPECT_NE(ctl_errors.find("sitehost ctl: " + kConfig + ":" + line + ": syntax error"),
+            std::string::npos)
       << journal();
   // Valid TOML the server rejects: its file:line:key answer, at error priority (PRIORITY=3).
   sh("cp /root/good.toml " + kConfig + " && printf '[[site]]\\nname = \"broken\"\\n' >> " +

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "shared/config/config_loader.h"
 #include "shared/config/values.h"
 #include "shared/frontend/control/admin_server.h"
+#include "shared/service/journal_stream.h"
 
 namespace sitehost {
 
@@ -43,6 +45,18 @@ constexpr const char* kCtlUsage =
 constexpr int kTimeoutMs = 60000;
 
 using Fd = UniqueFd;
+
+// A failure on stderr, exit code 1. Under systemd (ExecReload=: stderr is the journal stream)
+// each line gets the error priority, so `journalctl -p err` shows why a reload failed.
+int fail(std::string_view text) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  std::string out = service::is_journal_stream(stream ? stream : "", STDERR_FILENO)
+                        ? service::journal_lines(LogLevel::kError, text)
+                        : std::string(text) + "\n";
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  return 1;
+}
 
 std::string errno_text(int err) {
   return std::error_code(err, std::generic_category()).message();
@@ -226,39 +240,29 @@ int run_ctl(int argc, char** argv, const char* default_config) {
 
   std::string error;
   auto endpoint = find_endpoint(config, explicit_config, error);
-  if (!endpoint) {
-    std::fprintf(stderr, "sitehost ctl: %s\n", error.c_str());
-    return 1;
-  }
+  if (!endpoint) return fail("sitehost ctl: " + error);
   if (endpoint->kind == AdminEndpoint::Kind::kOff) {
-    std::fprintf(stderr, "sitehost ctl: the admin API is off ([server] admin = \"off\" in %s)\n",
-                 config.c_str());
-    return 1;
+    return fail(fmt::format("sitehost ctl: the admin API is off ([server] admin = \"off\" in {})",
+                            config.string()));
   }
   int raw = connect_to(*endpoint, error);
-  if (raw < 0) {
-    std::fprintf(stderr, "sitehost ctl: %s\n", error.c_str());
-    return 1;
-  }
+  if (raw < 0) return fail("sitehost ctl: " + error);
   Fd fd(raw);
   std::string request = fmt::format(
       "{} {} HTTP/1.1\r\nHost: sitehost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method,
       target);
   std::string answer;
-  if (!exchange(fd.get(), request, answer, error)) {
-    std::fprintf(stderr, "sitehost ctl: %s\n", error.c_str());
-    return 1;
-  }
+  if (!exchange(fd.get(), request, answer, error)) return fail("sitehost ctl: " + error);
   size_t head_end = answer.find("\r\n\r\n");
   int status = 0;
   if (head_end == std::string::npos || std::sscanf(answer.c_str(), "HTTP/1.%*d %d", &status) != 1) {
-    std::fprintf(stderr, "sitehost ctl: malformed answer from the admin API\n");
-    return 1;
+    return fail("sitehost ctl: malformed answer from the admin API");
   }
   std::string_view body = std::string_view(answer).substr(head_end + 4);
   bool ok = status >= 200 && status < 300;
-  std::fwrite(body.data(), 1, body.size(), ok ? stdout : stderr);
-  return ok ? 0 : 1;
+  if (!ok) return fail(body);
+  std::fwrite(body.data(), 1, body.size(), stdout);
+  return 0;
 }
 
 }  // namespace sitehost
