@@ -1,5 +1,6 @@
-// The container engine the image test drives (docs/scale-out.md, "Testing the image"): Docker when
-// its daemon answers, else Podman (Debian's podman, run as root: no daemon needed), else none.
+// The container engine the operate tests drive (the image test, docs/scale-out.md "Testing the
+// image", and the systemd unit test): Docker when its daemon answers, else Podman (Debian's
+// podman, run as root: no daemon needed), else none.
 #pragma once
 
 #include <memory>
