@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "shared/frontend/worker/exchange_answers.h"
+#include "shared/frontend/worker/http2/http2_session.h"
+#include "shared/frontend/worker/request_routing.h"
 #include "shared/frontend/worker/worker.h"
 
 namespace sitehost {
@@ -85,6 +88,16 @@ void Connection::on_deadline_expired(DeadlineNode* node, void* kind) {
 }
 
 void Connection::on_deadline(int kind) {
+  if (h2_) {
+    h2_->on_deadline(kind);
+    after_http2();
+    return;
+  }
+  if (kind == kSendDeadline) {  // the client does not read the response
+    worker_.log().info("closing connection: no write progress within send_timeout");
+    on_peer_gone();
+    return;
+  }
   if (kind == kHeaderDeadline && ctx_ && !ctx_->dispatched && !ctx_->finished && len_ > 0) {
     fail_request(408, 0, "request head not complete within header_timeout");
     return;
@@ -150,8 +163,8 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 }
 
 void Connection::update_reading() {
-  bool want =
-      !handle_closed_ && (!buf_ || len_ < cap_ || lingering_) && !(peer_gone_ && !lingering_);
+  bool want = !handle_closed_ && (!buf_ || len_ < cap_ || lingering_) &&
+              !(peer_gone_ && !lingering_) && !(h2_ && !lingering_ && !h2_->wants_input());
   if (want == reading_) return;
   if (want) {
     if (uv_read_start(as_stream(&tcp_), &Connection::on_alloc, &Connection::on_read) == 0)
@@ -218,6 +231,18 @@ bool Connection::pump_tls_input() {
 void Connection::process() {
   if (handle_closed_ || lingering_) return;
   if (tls_ && !pump_tls_input()) return;
+  if (h2_ || (fresh_ && !ctx_)) {
+    switch (h2_ ? Protocol::kHttp2 : choose_protocol()) {
+      case Protocol::kHttp2:
+        process_http2();
+        return;
+      case Protocol::kUndecided:  // the first bytes may be the h2c preface: wait for more
+        update_reading();
+        return;
+      case Protocol::kHttp1:
+        break;
+    }
+  }
   if (!ctx_) {
     if (parsed_ == len_) {
       go_idle();
@@ -286,65 +311,34 @@ void Connection::fill_request_info() {
 
 void Connection::dispatch() {
   fill_request_info();
-  if (is_health_request()) {
-    serve_health();
-    return;
-  }
-  RequestInfo& info = ctx_->info;
-  RouteMatch match = worker_.router().match(
-      local_port_, reinterpret_cast<const sockaddr*>(&ctx_->local), info.host, info.path);
-  if (!match.route) {
-    fail_request(404, 0, "no site answers this host and path");
-    return;
-  }
-  worker_.begin_routed(*ctx_, *match.route);
-  info.path_base = match.path_base;
-  info.path = match.path;
-  const SiteConfig& site = *ctx_->site_config;
-  if (site.redirect_to_https && !tls_) {
-    redirect_to_https(site);
-    return;
-  }
-  // SNI picked the certificate (and the client-certificate check) of another site than the
-  // Host header names: do not let a lax site's handshake reach a strict site.
-  if (tls_ && site.client_certificate != ClientCertificate::kOff &&
-      tls_->session.context().settings().site != site.name) {
-    fail_request(421, 0, "the TLS handshake was made for another site");
-    return;
-  }
-  // Request filtering (IIS maxAllowedContentLength) comes before the application sees anything.
-  const uint64_t limit = ctx_->site_config->max_allowed_content_length;
-  if (info.content_length && *info.content_length > limit) {
-    fail_request(413, 0, "Content-Length exceeds max_allowed_content_length");
-    return;
-  }
-  ctx_->parser.set_max_body(limit);  // a chunked body is counted against the same limit
-  ctx_->dispatched = true;
-  if (worker_.log().enabled(LogLevel::kDebug))
-    worker_.log().debug("dispatch {} {} to site {}", info.method, info.target,
-                        ctx_->site_config->name);
-  ctx_->site->handle(*this);
-}
-
-void Connection::redirect_to_https(const SiteConfig& site) {
-  const RequestInfo& info = ctx_->info;
-  uint16_t port = 443;
-  std::string_view host = host_without_port(info.host);
-  for (const Binding& b : site.bindings)
-    if (b.scheme == "https") {
-      port = b.port;
-      if (host.empty() && b.host != "*") host = b.host;
+  RequestContext& c = *ctx_;
+  const RouteDecision d =
+      route_request(worker_, c, local_port_, tls_ ? &tls_->session : nullptr, false);
+  switch (d.kind) {
+    case RouteDecision::Kind::kHealth:
+      c.dispatched = true;
+      fill_health_answer(worker_, c);
+      c.finished = true;
+      send_own_answer();
+      return;
+    case RouteDecision::Kind::kError:
+      fail_request(d.error.status, 0, d.error.detail);
+      return;
+    case RouteDecision::Kind::kRedirect:
+      c.dispatched = true;
+      set_status(308, {});
+      add_header("Location", d.location);
+      finish();
+      return;
+    case RouteDecision::Kind::kDispatch:
       break;
-    }
-  std::string location = "https://";
-  bool v6 = host.find(':') != std::string_view::npos;
-  location.append(v6 ? "[" : "").append(host).append(v6 ? "]" : "");
-  if (port != 443) location.append(":").append(std::to_string(port));
-  location.append(info.target.starts_with("/") ? info.target : std::string_view(info.path));
-  ctx_->dispatched = true;
-  set_status(308, {});
-  add_header("Location", location);
-  finish();
+  }
+  c.parser.set_max_body(c.site_config->max_allowed_content_length);  // chunked bodies too
+  c.dispatched = true;
+  if (worker_.log().enabled(LogLevel::kDebug))
+    worker_.log().debug("dispatch {} {} to site {}", c.info.method, c.info.target,
+                        c.site_config->name);
+  c.site->handle(*this);
 }
 
 void Connection::feed_body() {
@@ -411,6 +405,11 @@ void Connection::on_parsed_body(std::string_view chunk) {
 
 void Connection::on_peer_gone(bool half_close) {
   peer_gone_ = true;
+  if (h2_) {
+    h2_->abort_all();
+    begin_close();
+    return;
+  }
   if (lingering_ || !ctx_ || !ctx_->dispatched || ctx_->finished) {
     begin_close();
     return;
@@ -441,6 +440,12 @@ void Connection::on_peer_gone(bool half_close) {
 // Deferred work, draining and closing
 
 void Connection::run_deferred() {
+  if (h2_) {
+    h2_->run_deferred();
+    after_http2();
+    if (close_done_) maybe_destroy();
+    return;
+  }
   if (ctx_) {
     // Completions first: a callback may finish the exchange.
     Worker::Completions completions = worker_.take_completions();
@@ -462,6 +467,11 @@ void Connection::run_deferred() {
 
 void Connection::drain() {
   draining_ = true;
+  if (h2_) {  // GOAWAY with the last stream id; the open streams finish
+    h2_->shutdown_gracefully();
+    defer();
+    return;
+  }
   // A connection that has not sent its first request yet (e.g. just accepted from a closing
   // listener's backlog) gets to send it, bounded by header_timeout: closing it now would drop a
   // request that may already be on its way. It closes after that one response.
@@ -469,6 +479,10 @@ void Connection::drain() {
 }
 
 void Connection::close_now() {
+  if (h2_) {
+    on_peer_gone();
+    return;
+  }
   if (ctx_ && ctx_->dispatched && !ctx_->finished) {
     on_peer_gone();  // same as a client disconnect for the exchange
     return;
@@ -535,6 +549,7 @@ void Connection::on_close(uv_handle_t* handle) {
 
 void Connection::maybe_destroy() {
   if (dead_ || !close_done_) return;
+  if (h2_ && h2_->held_streams() > 0) return;  // sites hold exchanges (or completions wait)
   if (ctx_ && ctx_->dispatched && !(ctx_->finished && pending_writes_ == 0))
     return;                                  // site holds it
   if (ctx_ && !ctx_->completions.empty()) {  // they run first (end_exchange says why)

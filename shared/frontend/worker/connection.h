@@ -15,6 +15,7 @@
 
 namespace sitehost {
 
+class Http2Session;
 class Worker;
 struct WriteRequest;
 
@@ -36,7 +37,7 @@ class Connection final : public Exchange, private http::BodySink {
   void on_deadline(int kind);
   static void on_deadline_expired(DeadlineNode* node, void* kind);
 
-  bool idle() const { return !ctx_; }
+  bool idle() const { return !ctx_ && !h2_; }
 
   // Accepts the waiting connection of `listener` and starts reading; false on failure (the
   // connection then closes itself).
@@ -48,6 +49,20 @@ class Connection final : public Exchange, private http::BodySink {
   std::list<std::unique_ptr<Connection>>::iterator self;
   bool deferred_pending = false;
   bool in_read_callback = false;  // on_read runs the deferred work itself when it returns
+
+  // --- for the HTTP/2 session (http2/http2_session.h) ---
+  // Sends `bytes` (taken: the string comes back empty, its capacity swapped with the write's).
+  void write_frames(std::string& bytes);
+  size_t output_queue_bytes() const { return tcp_.write_queue_size; }
+  bool closing() const { return handle_closed_ || lingering_; }
+  void defer();
+  // Arms the deadline the session asks for; `progress`: output moved (send_timeout restarts).
+  void update_deadline(bool progress = false);
+  const TlsSession* tls_session() const { return tls_ ? &tls_->session : nullptr; }
+  std::string_view client_certificate();
+  const sockaddr* peer_address() const { return &peer_.sa; }
+  const sockaddr* local_address() const { return &local_.sa; }
+  uint16_t port() const { return local_port_; }
 
   // --- Exchange ---
   const RequestInfo& request() const override { return ctx_->info; }
@@ -88,6 +103,12 @@ class Connection final : public Exchange, private http::BodySink {
   void release_buffer();
   // `half_close`: the client ended its side cleanly (EOF, TLS close_notify); a tunnel goes on.
   void on_peer_gone(bool half_close = false);
+
+  // HTTP/2 (connection_http2.cpp): ALPN h2, or the h2c preface where a site allows it.
+  enum class Protocol { kHttp1, kHttp2, kUndecided };
+  Protocol choose_protocol() const;
+  void process_http2();
+  void after_http2();  // flush, close when done, deadlines, reading
 
   // Write side.
   void on_parsed_body(std::string_view chunk) override;
@@ -150,6 +171,7 @@ class Connection final : public Exchange, private http::BodySink {
   std::unique_ptr<TlsState> tls_;  // null for plain HTTP
   std::unique_ptr<char[]> buf_;
   std::unique_ptr<RequestContext> ctx_;
+  std::unique_ptr<Http2Session> h2_;  // set once the connection speaks HTTP/2
   uint32_t cap_ = 0;
   uint32_t len_ = 0;       // bytes in buf_
   uint32_t parsed_ = 0;    // bytes consumed by the parser

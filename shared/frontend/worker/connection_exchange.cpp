@@ -6,6 +6,7 @@
 
 #include "shared/errors/error_page.h"
 #include "shared/frontend/worker/connection.h"
+#include "shared/frontend/worker/exchange_answers.h"
 #include "shared/frontend/worker/router.h"
 #include "shared/frontend/worker/worker.h"
 #include "shared/http/chunk_size_line.h"
@@ -62,26 +63,7 @@ void Connection::set_status(int status, std::string_view reason) {
 }
 
 bool Connection::add_header(std::string_view name, std::string_view value) {
-  RequestContext& c = *ctx_;
-  if (c.head_sent || !http::valid_field_name(name) || !http::valid_field_value(value)) return false;
-  // Framing and connection management belong to the front end.
-  if (iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
-      iequals(name, "Keep-Alive"))
-    return true;
-  if (iequals(name, "Content-Length")) {
-    uint64_t n = 0;
-    if (value.empty() || value.size() > 19) return false;
-    for (char ch : value) {
-      if (ch < '0' || ch > '9') return false;
-      n = n * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    c.content_length = n;
-    return true;
-  }
-  if (iequals(name, "Date")) c.site_set_date = true;
-  if (iequals(name, "Server")) c.site_set_server = true;
-  c.site_headers.append(name).append(": ").append(value).append("\r\n");
-  return true;
+  return add_site_header(*ctx_, name, value, false);
 }
 
 std::string& Connection::serialize_head() {
@@ -204,6 +186,8 @@ void Connection::send(std::unique_ptr<WriteRequest> req, uv_buf_t* bufs, unsigne
   }
   ++pending_writes_;
   req.release();  // owned by libuv until on_write hands it back to the pool
+  // The socket did not take it all: from now on the client must read within send_timeout.
+  if (timer_kind_ < 0) arm_deadline(kSendDeadline);
 }
 
 void Connection::on_write(uv_write_t* raw, int status) {
@@ -215,6 +199,17 @@ void Connection::on_write(uv_write_t* raw, int status) {
   if (done.fn) done.fn(done.ctx, status);
   if (status < 0 && !self->handle_closed_) {
     self->on_peer_gone();
+    return;
+  }
+  if (self->timer_kind_ == kSendDeadline) {  // progress: the client reads
+    if (self->pending_writes_ == 0)
+      self->disarm_deadline();
+    else
+      self->arm_deadline(kSendDeadline);
+  }
+  if (self->h2_) {  // room in the socket: the session frames more
+    self->update_deadline(true);
+    self->defer();
     return;
   }
   if (self->ctx_ && self->ctx_->finished && self->pending_writes_ == 0) self->end_exchange();
@@ -359,15 +354,8 @@ void Connection::fail_request(int status, int substatus, std::string_view detail
 }
 
 void Connection::send_error_page(const HttpError& error, bool end) {
-  RequestContext& c = *ctx_;
-  c.status = error.status;
-  c.substatus = error.substatus;
-  c.reason.clear();
-  c.site_headers.assign("Content-Type: text/html; charset=utf-8\r\n");
-  c.site_set_date = c.site_set_server = false;
-  c.error_body = render_error_page(error, worker_.config().detailed_errors);
-  c.content_length = c.error_body.size();
-  c.finished = end;
+  fill_error_page(worker_, *ctx_, error);
+  ctx_->finished = end;
   send_own_answer();
 }
 
@@ -419,35 +407,7 @@ void Connection::end_exchange() {
 }
 
 void Connection::log_access() {
-  worker_.metrics().exchange_done(*ctx_,
-                                  worker_.index());  // once per exchange, like the access log line
-  if (!worker_.log().access_enabled()) return;
-  const RequestContext& c = *ctx_;
-  char peer[64] = "-";
-  if (peer_.sa.sa_family == AF_INET6)
-    uv_ip6_name(&peer_.v6, peer, sizeof peer);
-  else if (peer_.sa.sa_family == AF_INET)
-    uv_ip4_name(&peer_.v4, peer, sizeof peer);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - c.started)
-                    .count();
-  time_t now = time(nullptr);
-  tm local{};
-  localtime_r(&now, &local);
-  char when[40];
-  std::strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &local);
-  bool has_line = c.dispatched || !c.info.method.empty();
-  auto referer = c.info.header("Referer");
-  auto agent = c.info.header("User-Agent");
-  worker_.log().access(fmt::format(
-      "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" site={} status={} us={} model={}", peer, when,
-      has_line ? fmt::format("{} {} HTTP/{}.{}", c.info.method, c.info.target, c.info.http_major,
-                             c.info.http_minor)
-               : std::string("-"),
-      c.status, c.body_sent, referer.value_or("-"), agent.value_or("-"),
-      c.site_config ? std::string_view(c.site_config->name) : std::string_view("-"),
-      status_code_text(c.status, c.substatus), micros,
-      c.site_config ? to_string(c.site_config->hosting_model) : "-"));
+  sitehost::log_access(worker_, *ctx_, &peer_.sa);
 }
 
 }  // namespace sitehost

@@ -46,7 +46,14 @@ struct WriteRequest {
   std::string cipher;  // TLS records of this write (capacity kept across reuse)
 };
 
-enum DeadlineKind { kHeaderDeadline = 0, kKeepaliveDeadline = 1, kLingerDeadline = 2 };
+// kSendDeadline: response bytes wait and nothing moved for send_timeout (a client that does
+// not read, an HTTP/2 window left at zero).
+enum DeadlineKind {
+  kHeaderDeadline = 0,
+  kKeepaliveDeadline = 1,
+  kLingerDeadline = 2,
+  kSendDeadline = 3
+};
 
 // A listening socket the control thread opened for one worker (listen_socket.h).
 struct ListenerSocket {
@@ -171,7 +178,7 @@ class Worker {
   std::unique_ptr<char[]> tls_read_buffer_ = std::make_unique<char[]>(kTlsReadBufferSize);
   ObjectPool<RequestContext> contexts_{1024};
   ObjectPool<WriteRequest> writes_{4096};
-  std::unique_ptr<DeadlineQueue> deadlines_[3];
+  std::unique_ptr<DeadlineQueue> deadlines_[4];
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by "ip:port"
   std::vector<std::unique_ptr<Listener>> closing_listeners_;
   std::list<std::unique_ptr<Connection>> connections_;
