@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sitehost {
@@ -77,6 +78,11 @@ struct ServerConfig {
   // On a stop: how long health answers 503 while listeners stay open, before shutdown begins.
   Duration drain_delay = Duration(0);
   bool detailed_errors = false;
+  // HTTP/2 (step 10): SETTINGS_MAX_CONCURRENT_STREAMS each HTTP/2 connection announces.
+  uint32_t http2_max_concurrent_streams = 100;
+  // How long a connection may have response bytes waiting with no write progress (the client
+  // does not read, or an HTTP/2 flow-control window stays at zero) before it is closed.
+  Duration send_timeout = std::chrono::seconds(60);
   bool operator==(const ServerConfig&) const = default;
 };
 
@@ -122,9 +128,16 @@ struct SiteConfig {
   std::filesystem::path ocsp_response;   // DER OCSP response to staple; empty: no stapling
   bool redirect_to_https = false;        // plain-http requests get a 308 to the https binding
 
-  bool has_https() const {
+  // HTTP/2 (step 10). http2: offer "h2" by ALPN on the site's https bindings (its TLS context).
+  // h2c: accept HTTP/2 with prior knowledge (no Upgrade) on the site's http bindings.
+  bool http2 = true;
+  bool h2c = false;
+
+  bool has_https() const { return has_scheme("https"); }
+  bool has_http() const { return has_scheme("http"); }
+  bool has_scheme(std::string_view scheme) const {
     for (const Binding& b : bindings)
-      if (b.scheme == "https") return true;
+      if (b.scheme == scheme) return true;
     return false;
   }
 

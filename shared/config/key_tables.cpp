@@ -113,6 +113,13 @@ constexpr ServerKey kServerKeys[] = {
      }},
     {"drain_delay", [](Reader& r, ServerConfig& s,
                        const Field& f) { r.read_duration(f, s.drain_delay, 0ms, kMaxTimeout); }},
+    // HTTP/2 (step 10)
+    {"http2_max_concurrent_streams",
+     [](Reader& r, ServerConfig& s, const Field& f) {
+       r.read_int(f, s.http2_max_concurrent_streams, 1, 1000);
+     }},
+    {"send_timeout", [](Reader& r, ServerConfig& s,
+                        const Field& f) { r.read_duration(f, s.send_timeout, 1ms, kMaxTimeout); }},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +388,11 @@ constexpr SiteKey kSiteKeys[] = {
      [](Reader& r, SiteState& s, const Field& f) {
        set_tls_file(r, f, s.config.ocsp_response, s.ocsp_response_line);
      }},
+    // HTTP/2 (step 10): "h2" by ALPN on https bindings, prior knowledge on http bindings
+    {"http2", Scope::kHttps, false,
+     [](Reader& r, SiteState& s, const Field& f) { r.read_bool(f, s.config.http2); }},
+    {"h2c", Scope::kHttp, false,
+     [](Reader& r, SiteState& s, const Field& f) { r.read_bool(f, s.config.h2c); }},
 };
 
 template <class Key, size_t N>
@@ -420,6 +432,8 @@ const char* scope_sites(Scope scope) {
       return "outofprocess sites";
     case Scope::kHttps:
       return "sites with an https binding";
+    case Scope::kHttp:
+      return "sites with an http binding";
     case Scope::kBoth:
       break;
   }
@@ -436,6 +450,8 @@ bool in_scope(Scope scope, const SiteConfig& site) {
       return site.hosting_model == HostingModel::kOutOfProcess;
     case Scope::kHttps:
       return site.has_https();
+    case Scope::kHttp:
+      return site.has_http();
   }
   return false;
 }

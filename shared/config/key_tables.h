@@ -14,8 +14,8 @@
 
 namespace sitehost::config_detail {
 
-// Which sites a key applies to: all, one hosting model, or sites with an https binding.
-enum class Scope { kBoth, kInProcess, kOutOfProcess, kHttps };
+// Which sites a key applies to: all, one hosting model, or sites with an https (http) binding.
+enum class Scope { kBoth, kInProcess, kOutOfProcess, kHttps, kHttp };
 enum class Table { kTop, kServer, kSite };
 
 // Per-site state that outlives the key passes.
@@ -58,7 +58,7 @@ const SiteKey* find_site_key(std::string_view name);
 std::span<const SiteKey> site_keys();
 
 // The sites a scoped key is for, as messages say it: "inprocess sites", "outofprocess sites",
-// "sites with an https binding" (not meaningful for kBoth).
+// "sites with an https binding", "sites with an http binding" (not meaningful for kBoth).
 const char* scope_sites(Scope scope);
 
 // Whether a key of `scope` applies to the site read so far (its model and bindings).

@@ -136,20 +136,30 @@ std::vector<std::string> certificate_names(X509* cert) {
   return names;
 }
 
-// Selects "http/1.1" when the client offers it; otherwise the handshake goes on without ALPN.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
-                unsigned in_len, void*) {
-  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+// The client's ALPN list (`in`, wire format) offers `proto`: sets `out` to it there.
+bool client_offers(std::string_view proto, const unsigned char* in, unsigned in_len,
+                   const unsigned char** out, unsigned char* out_len) {
   for (unsigned i = 0; i < in_len;) {
     unsigned len = in[i];
     if (i + 1 + len > in_len) break;
-    if (len == sizeof kHttp11 && std::equal(kHttp11, kHttp11 + len, in + i + 1)) {
+    if (len == proto.size() && std::equal(proto.begin(), proto.end(), in + i + 1)) {
       *out = in + i + 1;
       *out_len = static_cast<unsigned char>(len);
-      return SSL_TLSEXT_ERR_OK;
+      return true;
     }
     i += 1 + len;
   }
+  return false;
+}
+
+// The server's choice, in its order of preference: "h2" (when the site's http2 is on), then
+// "http/1.1"; when the client offers neither the handshake goes on without ALPN. OpenSSL calls the
+// callback of the SSL_CTX the SNI callback switched to, so each site's setting applies.
+template <bool kOfferH2>
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                unsigned in_len, void*) {
+  if (kOfferH2 && client_offers("h2", in, in_len, out, out_len)) return SSL_TLSEXT_ERR_OK;
+  if (client_offers("http/1.1", in, in_len, out, out_len)) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;
 }
 
@@ -318,6 +328,7 @@ TlsSettings tls_settings(const SiteConfig& site) {
   s.client_certificate = site.client_certificate;
   if (site.client_certificate != ClientCertificate::kOff) s.client_ca_file = site.client_ca_file;
   s.ocsp_response = site.ocsp_response;
+  s.http2 = site.http2;
   return s;
 }
 
@@ -375,7 +386,7 @@ TlsContext::Result TlsContext::create(const TlsSettings& settings) {
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
   // Resumption is by stateless tickets only: no per-context session cache to grow.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx, settings.http2 ? select_alpn<true> : select_alpn<false>, nullptr);
   TlsSession::install_callbacks(ctx);
   self->names_ = certificate_names(b.leaf());
   ERR_clear_error();

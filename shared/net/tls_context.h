@@ -1,7 +1,8 @@
 // One site's TLS server settings turned into an OpenSSL SSL_CTX: certificate chain and key from
 // PEM files, TLS 1.2+ (or 1.3 only), modern AEAD ciphers with server preference, session tickets,
-// ALPN "http/1.1", optional client certificates. Independent of sockets: see tls_session.h for one
-// connection and tls_sni.h for several sites on one port. docs/tls.md describes the behaviour.
+// ALPN "h2" (when the site's http2 is on) and "http/1.1", optional client certificates.
+// Independent of sockets: see tls_session.h for one connection and tls_sni.h for several sites
+// on one port. docs/tls.md describes the behaviour.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -49,6 +50,9 @@ struct TlsSettings {
   std::filesystem::path
       client_ca_file;  // PEM CA certificates; unused when client_certificate is off
   std::filesystem::path ocsp_response;  // DER OCSP response to staple; empty: none
+  // ALPN offers "h2" (preferred) and "http/1.1"; false: "http/1.1" only. tls_settings() copies
+  // SiteConfig::http2; a bare TlsSettings stays HTTP/1.1 only.
+  bool http2 = false;
   bool operator==(const TlsSettings&) const = default;
 };
 

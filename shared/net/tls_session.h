@@ -75,7 +75,7 @@ class TlsSession {
   bool shutdown_sent() const { return shutdown_sent_; }
 
   // --- After the handshake ---
-  std::string_view alpn() const;         // "http/1.1" or "" when none was agreed
+  std::string_view alpn() const;         // "h2", "http/1.1" or "" when none was agreed
   std::string_view server_name() const;  // the client's SNI, lower case; "" when none was sent
   bool server_name_matched() const { return sni_matched_; }  // SNI chose a non-default context
   const char* version() const;                               // "TLSv1.2", "TLSv1.3"

@@ -1,6 +1,8 @@
 // Several sites on one HTTPS port: the ClientHello's server name (SNI) picks the site's TLS
 // context; a client without SNI or with an unknown name gets the port's default (the first site
-// bound to it). A listener context is immutable once built; a reload builds a new one and open
+// bound to it). Everything negotiated after the switch follows the chosen context: the certificate,
+// the client-certificate mode, the minimum version and ALPN ("h2" only where that site's http2 is
+// on). A listener context is immutable once built; a reload builds a new one and open
 // connections keep the one they started with (TlsSession holds a reference).
 #pragma once
 

@@ -911,5 +911,54 @@ handler = "h"
             at(1, "site \"a\".bindings", "required key is missing"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// HTTP/2 server keys: http2_max_concurrent_streams, send_timeout
+
+TEST_F(ConfigTest, Http2ServerKeys) {
+  Config d = ok(kSite);
+  EXPECT_EQ(d.server.http2_max_concurrent_streams, 100u);
+  EXPECT_EQ(d.server.send_timeout, 60s);
+  Config c =
+      ok(with("[server]\nhttp2_max_concurrent_streams = 1000\nsend_timeout = \"5s\"\n", kSite));
+  EXPECT_EQ(c.server.http2_max_concurrent_streams, 1000u);
+  EXPECT_EQ(c.server.send_timeout, 5s);
+  EXPECT_NE(c.server, ServerConfig{});  // a reload sees the change
+  EXPECT_EQ(ok(with("[server]\nhttp2_max_concurrent_streams = 1\n", kSite))
+                .server.http2_max_concurrent_streams,
+            1u);
+
+  auto server = [&](std::string_view line) {
+    return error(with("[server]\n" + std::string(line) + "\n", kSite));
+  };
+  EXPECT_EQ(server("http2_max_concurrent_streams = 0"),
+            at(2, "server.http2_max_concurrent_streams", "must be between 1 and 1000, got 0"));
+  EXPECT_EQ(server("http2_max_concurrent_streams = 1001"),
+            at(2, "server.http2_max_concurrent_streams", "must be between 1 and 1000, got 1001"));
+  EXPECT_EQ(server("http2_max_concurrent_streams = \"100\""),
+            at(2, "server.http2_max_concurrent_streams", "expected an integer, got \"100\""));
+  EXPECT_EQ(server("send_timeout = \"0s\""),
+            at(2, "server.send_timeout", "must be between 1ms and 360h, got \"0s\""));
+  EXPECT_EQ(server("send_timeout = 60"),
+            at(2, "server.send_timeout",
+               "expected a duration string like \"30s\", \"2m\" or \"00:02:00\", got 60"));
+  EXPECT_EQ(
+      server("sendTimeout = \"1s\""),
+      at(2, "server.sendTimeout", "unknown key \"sendTimeout\"; did you mean \"send_timeout\"?"));
+  // Site keys, not server keys.
+  EXPECT_EQ(server("h2c = true"),
+            at(2, "server.h2c", "unknown key \"h2c\"; it belongs in a [[site]] table"));
+}
+
+TEST_F(ConfigTest, Http2SiteKeysCompareOnReload) {
+  // A site whose http2 or h2c changed is a changed site (SiteConfig::operator==).
+  SiteConfig a = ok(kSite).sites.at(0);
+  SiteConfig b = ok(with(kSite, "h2c = true\n")).sites.at(0);
+  EXPECT_NE(a, b);
+  b.h2c = false;
+  EXPECT_EQ(a, b);
+  b.http2 = false;
+  EXPECT_NE(a, b);
+}
+
 }  // namespace
 }  // namespace sitehost

@@ -341,5 +341,82 @@ TEST_F(ConfigTlsTest, LoadConfigResolvesAgainstTheFilesFolder) {
   fs::remove(file_);
 }
 
+// ---------------------------------------------------------------------------------------------
+// HTTP/2 keys: http2 (ALPN "h2" on https bindings) and h2c (prior knowledge on http bindings)
+
+TEST_F(ConfigTlsTest, Http2KeysDefaultsAndValues) {
+  const SiteConfig d = ok(kHttpsSite).sites.at(0);
+  EXPECT_TRUE(d.http2);
+  EXPECT_FALSE(d.h2c);
+  Config c = ok(R"(
+[[site]]
+name = "a"
+bindings = ["http://*:8080", "https://a.test:8443"]
+physical_path = "app"
+hosting_model = "inprocess"
+handler = "h"
+certificate = "tls/a.pem"
+private_key = "tls/a.key"
+http2 = false
+h2c = true
+)");
+  EXPECT_EQ(c.warnings, std::vector<std::string>{});
+  EXPECT_FALSE(c.sites.at(0).http2);
+  EXPECT_TRUE(c.sites.at(0).h2c);
+  EXPECT_TRUE(ok(with(kHttpSite, "h2c = true\n")).sites.at(0).h2c);
+  EXPECT_TRUE(ok(with(kHttpsSite, "http2 = true\n")).sites.at(0).http2);
+}
+
+TEST_F(ConfigTlsTest, Http2KeysAreBooleans) {
+  EXPECT_EQ(error(with(kHttpsSite, "http2 = \"yes\"\n")),
+            at(9, "site \"a\".http2", "expected a boolean (true or false), got \"yes\""));
+  EXPECT_EQ(error(with(kHttpSite, "h2c = 1\n")),
+            at(7, "site \"p\".h2c", "expected a boolean (true or false), got 1"));
+}
+
+TEST_F(ConfigTlsTest, Http2KeysWithoutTheirSchemeWarn) {
+  // http2 is about https bindings, h2c about http bindings: elsewhere they mean nothing.
+  Config plain = ok(with(kHttpSite, "http2 = \"not even valid\"\n"));
+  EXPECT_EQ(plain.warnings,
+            std::vector<std::string>{
+                at(7, "site \"p\".http2", "applies only to sites with an https binding; ignored")});
+  EXPECT_TRUE(plain.sites.at(0).http2);
+  Config tls = ok(with(kHttpsSite, "h2c = true\n"));
+  EXPECT_EQ(tls.warnings,
+            std::vector<std::string>{
+                at(9, "site \"a\".h2c", "applies only to sites with an http binding; ignored")});
+  EXPECT_FALSE(tls.sites.at(0).h2c);
+}
+
+TEST_F(ConfigTlsTest, SitesSharingAnHttpsHostWithOtherHttp2Warn) {
+  // ALPN is decided by the TLS context the host name picks: the first site's.
+  std::string text = R"(
+[[site]]
+name = "a"
+bindings = ["https://a.test:443"]
+physical_path = "app"
+hosting_model = "inprocess"
+handler = "h"
+certificate = "tls/a.pem"
+private_key = "tls/a.key"
+
+[[site]]
+name = "b"
+bindings = ["https://a.test:443"]
+path = "/b"
+physical_path = "app"
+hosting_model = "inprocess"
+handler = "h"
+certificate = "tls/a.pem"
+private_key = "tls/a.key"
+http2 = false
+)";
+  EXPECT_EQ(ok(text).warnings, std::vector<std::string>{
+                                   at(12, "site \"b\".bindings[0]",
+                                      "site \"a\" already answers https://a.test:443 with other "
+                                      "TLS settings; TLS connections to that host use the settings "
+                                      "of \"a\"")});
+}
+
 }  // namespace
 }  // namespace sitehost

@@ -954,5 +954,110 @@ TEST_F(TlsTest, ChainIsSent) {
   EXPECT_EQ(sk_X509_num(chain), 2);
 }
 
+// ---------------------------------------------------------------------------------------------
+// ALPN and HTTP/2: "h2" is offered per TLS context, i.e. per site as SNI picks it
+
+// The protocol `server` and the client agreed on for a client offering `alpn` with `sni`.
+std::string agreed(const std::shared_ptr<const TlsListenerContext>& l, std::string sni,
+                   std::vector<std::string> alpn) {
+  TlsSession server(l);
+  Client client({.sni = std::move(sni), .alpn = std::move(alpn)});
+  if (!handshake(server, client)) return "handshake failed: " + server.error();
+  const unsigned char* data = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(client.ssl(), &data, &len);
+  std::string theirs(reinterpret_cast<const char*>(data), len);
+  EXPECT_EQ(server.alpn(), theirs);  // both sides saw the same choice
+  return theirs;
+}
+
+TEST_F(TlsTest, Http2OffersH2FirstThenHttp11) {
+  TlsSettings on = settings("a");
+  on.http2 = true;
+  auto l = listener(on);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(agreed(l, "a.test", {"h2", "http/1.1"}), "h2");
+  EXPECT_EQ(agreed(l, "a.test", {"http/1.1", "h2"}), "h2");  // the server's preference
+  EXPECT_EQ(agreed(l, "a.test", {"h2"}), "h2");
+  EXPECT_EQ(agreed(l, "a.test", {"http/1.1"}), "http/1.1");
+  EXPECT_EQ(agreed(l, "a.test", {"h3", "spdy/3"}), "");  // nothing in common: no ALPN
+  EXPECT_EQ(agreed(l, "", {}), "");
+}
+
+TEST_F(TlsTest, Http2OffIsHttp11Only) {
+  TlsSettings off = settings("a");
+  EXPECT_FALSE(off.http2);  // a bare TlsSettings is HTTP/1.1 only
+  auto l = listener(off);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(agreed(l, "a.test", {"h2", "http/1.1"}), "http/1.1");
+  EXPECT_EQ(agreed(l, "a.test", {"h2"}), "");
+}
+
+TEST_F(TlsTest, Http2FollowsTheSiteSniSelects) {
+  // Default site "a" with h2, site "b" (binding host) without, "w" (certificate names) with.
+  for (bool default_h2 : {true, false}) {
+    TlsSettings a = settings("a"), b = settings("b"), w = settings("w");
+    a.http2 = default_h2;
+    b.http2 = !default_h2;
+    w.http2 = true;
+    auto ca = context(a), cb = context(b), cw = context(w);
+    ASSERT_TRUE(ca && cb && cw);
+    auto l = std::make_shared<TlsListenerContext>(ca);
+    l->add_host("b.test", cb);
+    l->add_certificate_names(cw);
+    const std::vector<std::string> offer = {"h2", "http/1.1"};
+    const std::string on_default = default_h2 ? "h2" : "http/1.1";
+    const std::string on_b = default_h2 ? "http/1.1" : "h2";
+    EXPECT_EQ(agreed(l, "a.test", offer), on_default) << default_h2;
+    EXPECT_EQ(agreed(l, "b.test", offer), on_b) << default_h2;
+    EXPECT_EQ(agreed(l, "x.w.test", offer), "h2") << default_h2;
+    // No SNI, or a name no site has: the port's default site decides.
+    EXPECT_EQ(agreed(l, "", offer), on_default) << default_h2;
+    EXPECT_EQ(agreed(l, "unknown.test", offer), on_default) << default_h2;
+  }
+}
+
+TEST_F(TlsTest, Http2FromTheSiteConfig) {
+  SiteConfig site;
+  site.name = "a";
+  site.bindings = {{"https", "a.test", 443, false}};
+  site.certificate = file("a.pem");
+  site.private_key = file("a.key");
+  EXPECT_TRUE(tls_settings(site).http2);  // SiteConfig's default: on
+  site.http2 = false;
+  EXPECT_FALSE(tls_settings(site).http2);
+  // Two sites on one port: each keeps its own ALPN answer.
+  SiteConfig b = site;
+  b.name = "b";
+  b.bindings = {{"https", "b.test", 443, false}};
+  b.certificate = file("b.pem");
+  b.private_key = file("b.key");
+  b.http2 = true;
+  TlsListenersResult r = build_tls_listeners({site, b});
+  ASSERT_EQ(r.error, "");
+  auto l = r.listeners.at(443);
+  EXPECT_EQ(agreed(l, "a.test", {"h2", "http/1.1"}), "http/1.1");
+  EXPECT_EQ(agreed(l, "b.test", {"h2", "http/1.1"}), "h2");
+}
+
+TEST_F(TlsTest, Http2AfterResumption) {
+  // A resumed session negotiates ALPN again, with the context it resumes on.
+  TlsSettings on = settings("a");
+  on.http2 = true;
+  auto l = listener(on);
+  ASSERT_TRUE(l);
+  for (int max : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    SessionPtr s =
+        first_session(l, {.sni = "a.test", .alpn = {"h2", "http/1.1"}, .max_version = max});
+    ASSERT_TRUE(s);
+    TlsSession server(l);
+    Client client(
+        {.sni = "a.test", .alpn = {"h2", "http/1.1"}, .max_version = max, .session = s.get()});
+    ASSERT_TRUE(handshake(server, client)) << server.error();
+    EXPECT_TRUE(server.resumed()) << max;
+    EXPECT_EQ(server.alpn(), "h2") << max;
+  }
+}
+
 }  // namespace
 }  // namespace sitehost

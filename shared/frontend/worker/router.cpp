@@ -110,4 +110,19 @@ RouteMatch Router::match(uint16_t port, const sockaddr* local, std::string_view 
   return {};
 }
 
+bool Router::h2c_allowed(uint16_t port, const sockaddr* local) const {
+  in6_addr local_addr{};
+  const in6_addr* local_known =
+      has_ip_bindings_ && local_ip(local, local_addr) ? &local_addr : nullptr;
+  for (const Route& r : routes_) {
+    if (r.binding.port != port || r.binding.scheme != "http" || !r.config || !r.config->h2c)
+      continue;
+    // Any Host could name this binding, so a name counts; only an IP literal is tied to the
+    // address, as in match().
+    if (!r.binding.host_is_ip || !local_known || std::memcmp(&r.ip, local_known, sizeof r.ip) == 0)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace sitehost

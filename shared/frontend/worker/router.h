@@ -42,6 +42,12 @@ class Router {
   RouteMatch match(uint16_t port, const sockaddr* local, std::string_view host_header,
                    std::string_view request_path) const;
 
+  // Whether a plain-HTTP connection on `port` / `local` may speak HTTP/2 with prior knowledge:
+  // some site with an http binding that could answer on this address (a name or `*` on the port,
+  // or an IP-literal binding of the local address) has h2c on. A request that then routes to a
+  // site without h2c is the connection's to refuse (421).
+  bool h2c_allowed(uint16_t port, const sockaddr* local) const;
+
  private:
   std::vector<Route> routes_;
   bool has_ip_bindings_ = false;
