@@ -58,6 +58,7 @@ sitehost_str_t request_query(const sitehost_request_t* r) {
 }
 sitehost_str_t request_protocol(const sitehost_request_t* r) {
   const auto& i = info_of(r);
+  if (i.http_major == 2) return str("HTTP/2");
   if (i.http_major == 1 && i.http_minor == 0) return str("HTTP/1.0");
   return str("HTTP/1.1");
 }

@@ -111,12 +111,11 @@ void log_access(Worker& worker, const RequestContext& c, const sockaddr* peer) {
   const bool has_line = c.dispatched || !c.info.method.empty();
   auto referer = c.info.header("Referer");
   auto agent = c.info.header("User-Agent");
-  const std::string line =
-      !has_line ? std::string("-")
-      : c.info.http_major == 2
-          ? fmt::format("{} {} HTTP/2", c.info.method, c.info.target)
-          : fmt::format("{} {} HTTP/{}.{}", c.info.method, c.info.target, c.info.http_major,
-                        c.info.http_minor);
+  const std::string line = !has_line ? std::string("-")
+                           : c.info.http_major == 2
+                               ? fmt::format("{} {} HTTP/2", c.info.method, c.info.target)
+                               : fmt::format("{} {} HTTP/{}.{}", c.info.method, c.info.target,
+                                             c.info.http_major, c.info.http_minor);
   worker.log().access(fmt::format(
       "{} - - [{}] \"{}\" {} {} \"{}\" \"{}\" site={} status={} us={} model={}", peer_text, when,
       line, c.status, c.body_sent, referer.value_or("-"), agent.value_or("-"),

@@ -66,9 +66,9 @@ bool Http2Session::start() {
   if (nghttp2_option_new(&raw_option) != 0) return false;
   std::unique_ptr<nghttp2_option, OptionDeleter> option(raw_option);
   nghttp2_option_set_no_auto_window_update(raw_option, 1);
-  nghttp2_option_set_max_continuations(raw_option, 8);     // CONTINUATION floods
-  nghttp2_option_set_max_outbound_ack(raw_option, 1000);   // SETTINGS/PING acks nobody reads
-  nghttp2_option_set_max_settings(raw_option, 32);         // entries in one SETTINGS frame
+  nghttp2_option_set_max_continuations(raw_option, 8);    // CONTINUATION floods
+  nghttp2_option_set_max_outbound_ack(raw_option, 1000);  // SETTINGS/PING acks nobody reads
+  nghttp2_option_set_max_settings(raw_option, 32);        // entries in one SETTINGS frame
   nghttp2_option_set_stream_reset_rate_limit(raw_option, 2 * max_streams_, max_streams_);
   if (nghttp2_session_server_new2(&session_, raw_callbacks, this, raw_option) != 0) return false;
 
@@ -87,7 +87,8 @@ bool Http2Session::start() {
 
 bool Http2Session::receive(const char* data, size_t size) {
   if (failed_) return false;
-  const ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
+  const ssize_t n =
+      nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
   if (n < 0) {
     // nghttp2 queued a GOAWAY where the protocol asks for one (bad preface, flood, ...).
     const auto error = static_cast<int>(n);
@@ -180,8 +181,8 @@ bool Http2Session::finished() const {
 }
 
 size_t Http2Session::held_streams() const {
-  return static_cast<size_t>(std::count_if(streams_.begin(), streams_.end(),
-                                           [](const auto& s) { return !s->done(); }));
+  return static_cast<size_t>(
+      std::count_if(streams_.begin(), streams_.end(), [](const auto& s) { return !s->done(); }));
 }
 
 int Http2Session::deadline_kind() const {

@@ -39,7 +39,7 @@ void Http2Stream::begin(int32_t id, std::unique_ptr<RequestContext> ctx) {
   out_.clear();
   out_head_ = out_offset_ = out_bytes_ = 0;
   closed_ = deferred_ = submitted_ = response_ended_ = rst_sent_ = false;
-  request_seen_ = body_error_told_ = own_answer_ = false;
+  request_seen_ = body_error_told_ = own_answer_ = over_limits_ = false;
 }
 
 bool Http2Stream::add_field(std::string_view name, std::string_view value) {
@@ -51,8 +51,10 @@ bool Http2Stream::add_field(std::string_view name, std::string_view value) {
       field_count_ > 4 * config.max_headers + 8)
     return false;
   if (field_bytes_ > config.max_header_bytes + config.max_request_line ||
-      field_count_ > config.max_headers + 4)
-    return true;  // over the limits: counted, not kept (431 once the block ends)
+      field_count_ > config.max_headers + 4) {
+    over_limits_ = true;  // counted, not kept: 431 once the block ends
+    return true;
+  }
   field_index_.push_back({static_cast<uint32_t>(fields_.size()), static_cast<uint32_t>(name.size()),
                           static_cast<uint32_t>(fields_.size() + name.size()),
                           static_cast<uint32_t>(value.size())});
@@ -62,7 +64,7 @@ bool Http2Stream::add_field(std::string_view name, std::string_view value) {
 
 // The pseudo-header fields become the request line, the rest the headers; the HTTP/1.1 rules
 // that still mean something here apply as they do there (docs/http2.md).
-const char* Http2Stream::fill_request_info() {
+HttpError Http2Stream::fill_request_info() {
   RequestInfo& i = ctx_->info;
   std::string_view authority, scheme;
   bool has_authority = false;
@@ -94,26 +96,26 @@ const char* Http2Stream::fill_request_info() {
   }
   i.headers = std::span<const HeaderView>(headers_.data(), headers_.size());
   const ServerConfig& config = session_.worker().config();
-  if (i.method == "CONNECT") return "CONNECT is not supported (not a forward proxy)";
-  if (i.target.size() > config.max_request_line) return "414";
-  if (regular_bytes > config.max_header_bytes || regular_count > config.max_headers ||
-      field_bytes_ > config.max_header_bytes + config.max_request_line)
-    return "431";
-  if (!http::is_known_method(i.method)) return "unknown method";
+  if (i.method == "CONNECT") return {501, 0, "CONNECT is not supported (not a forward proxy)"};
+  if (i.target.size() > config.max_request_line)
+    return {414, 0, ":path longer than max_request_line"};
+  if (over_limits_ || regular_bytes > config.max_header_bytes || regular_count > config.max_headers)
+    return {431, 0, "request header fields over max_header_bytes or max_headers"};
+  if (!http::is_known_method(i.method)) return {501, 0, "unknown method"};
   for (char ch : i.target)
-    if (!http::is(ch, http::kTarget)) return "invalid character in :path";
+    if (!http::chars::is(ch, http::chars::kTarget)) return {400, 0, "invalid character in :path"};
   http::TargetParts parts;
-  if (const char* error = http::split_target(i.method, i.target, &parts)) return error;
+  if (const char* error = http::split_target(i.method, i.target, &parts)) return {400, 0, error};
   i.path = parts.path;
   i.query = parts.query;
   const auto host = i.header("host");
-  if (has_authority && host && *host != authority) return ":authority and Host differ";
+  if (has_authority && host && *host != authority) return {400, 0, ":authority and Host differ"};
   i.host = has_authority ? authority : host.value_or("");
-  if (!http::valid_authority(i.host)) return "invalid :authority";
+  if (!http::valid_authority(i.host)) return {400, 0, "invalid :authority"};
   (void)scheme;  // nghttp2 checked it is present; the connection says whether it is TLS
   if (auto length = i.header("content-length")) {
     uint64_t n = 0;
-    if (!http::parse_content_length(*length, &n)) return "invalid content-length";
+    if (!http::parse_content_length(*length, &n)) return {400, 0, "invalid content-length"};
     i.content_length = n;
   }
   i.http_major = 2;
@@ -131,24 +133,15 @@ const char* Http2Stream::fill_request_info() {
   ctx_->addresses_known = true;
   i.remote = &ctx_->remote;
   i.local = &ctx_->local;
-  return nullptr;
+  return {0, 0, {}};
 }
 
 void Http2Stream::headers_done(bool end_stream) {
   end_received_ = end_stream;
   request_seen_ = true;
-  if (const char* error = fill_request_info()) {
-    const bool limits = !std::strcmp(error, "414") || !std::strcmp(error, "431");
-    const int status = limits                                   ? std::atoi(error)
-                       : !std::strcmp(error, "unknown method") ? 501
-                       : std::strncmp(error, "CONNECT", 7) == 0 ? 501
-                                                                : 400;
-    const char* detail = status == 414 ? ":path longer than max_request_line"
-                         : status == 431
-                             ? "request header fields over max_header_bytes or max_headers"
-                             : error;
-    session_.worker().log().info("{} {}: {}", status, "-", detail);
-    answer_own({status, 0, detail});
+  if (const HttpError error = fill_request_info(); error.status != 0) {
+    session_.worker().log().info("{} -: {}", error.status, error.detail);
+    answer_own(error);
     return;
   }
   dispatch();
@@ -181,8 +174,8 @@ void Http2Stream::dispatch() {
   }
   c.dispatched = true;
   if (worker.log().enabled(LogLevel::kDebug))
-    worker.log().debug("dispatch {} {} to site {} (HTTP/2 stream {})", c.info.method,
-                       c.info.target, c.site_config->name, id_);
+    worker.log().debug("dispatch {} {} to site {} (HTTP/2 stream {})", c.info.method, c.info.target,
+                       c.site_config->name, id_);
   c.site->handle(*this);
 }
 
@@ -192,8 +185,7 @@ void Http2Stream::dispatch() {
 void Http2Stream::body_data(std::string_view data) {
   RequestContext& c = *ctx_;
   body_received_ += data.size();
-  const uint64_t limit =
-      c.site_config ? c.site_config->max_allowed_content_length : UINT64_MAX;
+  const uint64_t limit = c.site_config ? c.site_config->max_allowed_content_length : UINT64_MAX;
   if (body_received_ > limit && !c.body_error) {
     c.body_error = 413;  // the site hears it from deliver_body(); the answer is a 413
     session_.schedule();

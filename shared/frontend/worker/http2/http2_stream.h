@@ -80,7 +80,7 @@ class Http2Stream final : public Exchange {
     WriteDone done;
   };
 
-  const char* fill_request_info();  // the reason when the request is malformed
+  HttpError fill_request_info();  // status 0, or why the request is malformed
   void dispatch();
   void answer_own(const HttpError& error);  // an error page of the front end's own
   void submit_head(bool with_body);
@@ -115,9 +115,11 @@ class Http2Stream final : public Exchange {
   bool submitted_ = false;       // response HEADERS submitted
   bool response_ended_ = false;  // our END_STREAM went out
   bool rst_sent_ = false;
-  bool request_seen_ = false;    // the header block ended (the exchange gets a log line)
+  bool request_seen_ = false;     // the header block ended (the exchange gets a log line)
   bool body_error_told_ = false;  // the reader heard of c.body_error
-  bool own_answer_ = false;       // an answer of the front end's: its body ends the response
+  bool own_answer_ = false;
+  bool over_limits_ = false;  // more fields or bytes than max_headers / max_header_bytes       //
+                              // an answer of the front end's: its body ends the response
   char content_length_text_[24] = {};
 };
 

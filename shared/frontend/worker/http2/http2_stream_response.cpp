@@ -45,7 +45,10 @@ void Http2Stream::submit_head(bool with_body) {
   c.head_sent = true;
   submitted_ = true;
   c.no_body = c.info.is_head || st == 204 || st == 304;
-  std::snprintf(status_text_, sizeof status_text_, "%03d", st % 1000);
+  const int code = st % 1000;  // set_status keeps it in 200..999
+  status_text_[0] = static_cast<char>('0' + code / 100);
+  status_text_[1] = static_cast<char>('0' + code / 10 % 10);
+  status_text_[2] = static_cast<char>('0' + code % 10);
   nva_.clear();
   nva_.push_back(make_nv(":status", std::string_view(status_text_, 3)));
   std::string_view date = session_.worker().date_header();  // "Date: ...\r\n"
@@ -61,8 +64,7 @@ void Http2Stream::submit_head(bool with_body) {
   }
   const bool body_allowed = st != 204 && st != 304;
   if (c.content_length && body_allowed) {
-    std::snprintf(content_length_text_, sizeof content_length_text_, "%" PRIu64,
-                  *c.content_length);
+    std::snprintf(content_length_text_, sizeof content_length_text_, "%" PRIu64, *c.content_length);
     nva_.push_back(make_nv("content-length", content_length_text_));
   } else if (!with_body && body_allowed && !c.info.is_head) {
     nva_.push_back(make_nv("content-length", "0"));
