@@ -166,7 +166,7 @@ bool RequestParser::on_request_line() {
   // Order: the preface, then the version (nothing else means anything without it), then the
   // method, then the target.
   if (method == "PRI" && target == "*" && major == 2 && minor == 0) {
-    return fail(400, "HTTP/2 connection preface (HTTP/2 without TLS is not supported)");
+    return fail(400, "HTTP/2 connection preface (no site on this address enables h2c)");
   }
   if (major != 1 || minor > 1) return fail(505, "HTTP version not supported");
   if (method == "CONNECT") return fail(501, "CONNECT is not supported (not a forward proxy)");

@@ -38,6 +38,7 @@ class Connection final : public Exchange, private http::BodySink {
   static void on_deadline_expired(DeadlineNode* node, void* kind);
 
   bool idle() const { return !ctx_ && !h2_; }
+  bool speaks_http2() const { return h2_ != nullptr; }
 
   // Accepts the waiting connection of `listener` and starts reading; false on failure (the
   // connection then closes itself).

@@ -100,9 +100,11 @@ void Worker::install(std::shared_ptr<const RoutingTable> table, std::vector<List
   deadlines_[kKeepaliveDeadline]->set_timeout(s.keepalive_timeout);
   deadlines_[kSendDeadline]->set_timeout(s.send_timeout);
   // Connections that came in on a port no longer listened on finish their exchange and close.
+  // HTTP/2 connections all get a GOAWAY (docs/http2.md): their clients' next requests open a
+  // new connection, which negotiates with the new config.
   std::vector<Connection*> orphans;
   for (auto& c : connections_)
-    if (!table->ports.count(c->local_port_)) orphans.push_back(c.get());
+    if (!table->ports.count(c->local_port_) || c->speaks_http2()) orphans.push_back(c.get());
   for (Connection* c : orphans) c->drain();
   std::unique_ptr<Pinned> old = std::exchange(table_, std::make_unique<Pinned>());
   table_->table = std::move(table);

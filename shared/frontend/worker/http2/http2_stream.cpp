@@ -212,6 +212,10 @@ void Http2Stream::read_body(BodyReader& reader) {
   c.reader = &reader;
   if (c.body_started) return;
   c.body_started = true;
+  if (c.info.has_body && !c.head_sent && !c.continue_sent) {
+    const auto expect = c.info.header("expect");
+    if (expect && http::iequals(*expect, "100-continue")) send_continue();
+  }
   session_.schedule();  // delivered from the loop, never inside this call
 }
 

@@ -84,6 +84,7 @@ class Http2Stream final : public Exchange {
   void dispatch();
   void answer_own(const HttpError& error);  // an error page of the front end's own
   void submit_head(bool with_body);
+  void send_continue();  // the 100 an `expect: 100-continue` waits for
   void complete_later(WriteDone done, int status);
   void deliver_body();
   void reset_stream(uint32_t error_code);

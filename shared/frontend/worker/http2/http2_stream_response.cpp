@@ -39,6 +39,12 @@ bool Http2Stream::add_header(std::string_view name, std::string_view value) {
   return add_site_header(*ctx_, name, value, true);
 }
 
+void Http2Stream::send_continue() {
+  ctx_->continue_sent = true;
+  const nghttp2_nv status = make_nv(":status", "100");
+  nghttp2_submit_headers(session_.native(), NGHTTP2_FLAG_NONE, id_, nullptr, &status, 1, nullptr);
+}
+
 void Http2Stream::submit_head(bool with_body) {
   RequestContext& c = *ctx_;
   const int st = c.status;
