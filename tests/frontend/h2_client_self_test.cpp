@@ -88,6 +88,7 @@ class H2ClientSelfTest : public ::testing::Test {
            "/www;\n"
            "    location = /hello { default_type text/plain; return 200 \"hello $scheme\\n\"; }\n"
            "    location = /echo { echo_read_request_body; echo_request_body; }\n"
+           "    location = /small { client_max_body_size 1k; echo_read_request_body; }\n"
            "  }\n"
            "}\n";
   }
@@ -205,6 +206,21 @@ TEST_F(H2ClientSelfTest, FlowControlWindowAndRstStream) {
   EXPECT_EQ(next.body, "hello http\n");
 }
 
+// An answer before the request body ended (413 here) comes with RST_STREAM NO_ERROR from the
+// server: the stream is complete, reset by the peer, and the connection goes on.
+TEST_F(H2ClientSelfTest, PeerResetsAfterAnEarlyResponse) {
+  auto c = connect(true);
+  ASSERT_TRUE(c);
+  int32_t id = c->submit({.method = "POST", .path = "/small", .body = pattern(100000)});
+  H2Response r = c->wait(id);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_TRUE(r.reset);
+  EXPECT_TRUE(r.reset_by_peer);
+  EXPECT_EQ(r.rst_error, static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_EQ(c->exchange({.path = "/hello"}).status, 200);
+}
+
 // nginx stopping gracefully (SIGQUIT) sends GOAWAY (NO_ERROR) on an idle connection, then closes.
 TEST_F(H2ClientSelfTest, GoawayWhenTheServerStopsGracefully) {
   auto c = connect(false);
@@ -216,8 +232,9 @@ TEST_F(H2ClientSelfTest, GoawayWhenTheServerStopsGracefully) {
   EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_NO_ERROR));
   EXPECT_EQ(c->goaway_last_stream(), 1);
   EXPECT_TRUE(c->wait_closed(10s));
-  EXPECT_LT(c->submit({.path = "/hello"}), 0);  // nghttp2 refuses new streams after GOAWAY
-  EXPECT_TRUE(nginx->wait_exit(10s)) << read_log();
+  EXPECT_EQ(c->submit({.path = "/hello"}), NGHTTP2_ERR_START_STREAM_NOT_ALLOWED);
+  c.reset();  // nginx lingers (lingering_timeout) until the client closes too
+  EXPECT_TRUE(nginx->wait_exit(3s)) << read_log();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 
 #include "tests/support/tls_client.h"
@@ -59,8 +60,9 @@ bool same_name(const std::string& a, const std::string& b) {
          });
 }
 
-nghttp2_nv header(const std::string& name, const std::string& value) {
-  // NGHTTP2_NV_FLAG_NONE: nghttp2 copies both, so the strings need only outlive the submit call.
+// Views, not strings: a literal converted to a temporary std::string would be gone before the
+// submit call. NGHTTP2_NV_FLAG_NONE: nghttp2 copies both during that call.
+nghttp2_nv header(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};
@@ -271,6 +273,9 @@ bool H2Client::start(std::string* error) {
 }
 
 int32_t H2Client::submit(const H2Request& request) {
+  // nghttp2 would queue it and drop it at send time; say so now.
+  if (goaway_) return NGHTTP2_ERR_START_STREAM_NOT_ALLOWED;
+  if (closed()) return NGHTTP2_ERR_EOF;
   const std::string scheme = !request.scheme.empty() ? request.scheme
                              : options_.tls          ? "https"
                                                      : "http";

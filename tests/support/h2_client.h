@@ -25,11 +25,11 @@ namespace sitehost::test {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct H2Response {
-  int status = 0;                  // the final status; 0 while no final HEADERS arrived
-  std::vector<int> informational;  // 1xx statuses before it, in order (100 for 100-continue)
-  HeaderList headers;              // the final response's, without pseudo-headers
-  HeaderList trailers;             // a trailing HEADERS block's, if any
-  std::string body;
+  int status = 0;                       // the final status; 0 while no final HEADERS arrived
+  std::vector<int> informational = {};  // 1xx statuses before it, in order (100 for 100-continue)
+  HeaderList headers = {};              // the final response's, without pseudo-headers
+  HeaderList trailers = {};             // a trailing HEADERS block's, if any
+  std::string body = {};
   bool complete = false;  // the stream closed (normally or reset); false after a timed-out wait
   bool reset = false;     // a RST_STREAM ended it (sent by us: rst(), or received)
   bool reset_by_peer = false;
@@ -45,9 +45,9 @@ struct H2Request {
   std::string method = "GET";
   std::string path = "/";
   std::string authority = "localhost";  // :authority (HTTP/2's Host)
-  std::string scheme;                   // empty: "https" over TLS, "http" over h2c
-  HeaderList headers;                   // sent as given: HTTP/2 wants lowercase names
-  std::string body;
+  std::string scheme = {};              // empty: "https" over TLS, "http" over h2c
+  HeaderList headers = {};              // sent as given: HTTP/2 wants lowercase names
+  std::string body = {};
   // Adds content-length: body.size() when `body` is not empty, no body is streamed and
   // `headers` has none.
   bool add_content_length = true;
