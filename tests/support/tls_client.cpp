@@ -20,7 +20,9 @@ void TlsClient::Free::operator()(SSL* s) const {
   SSL_free(s);
 }
 
-TlsClient::TlsClient(uint16_t port, const std::string& sni, Ms timeout) : Client(port, timeout) {
+TlsClient::TlsClient(uint16_t port, const std::string& sni, Ms timeout,
+                     const std::vector<std::string>& alpn)
+    : Client(port, timeout) {
   if (!connected()) return;
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
   if (ctx_) {
@@ -37,8 +39,10 @@ TlsClient::TlsClient(uint16_t port, const std::string& sni, Ms timeout) : Client
   }
   SSL_set_fd(ssl_.get(), fd());
   SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
-  static const unsigned char kAlpn[] = "\x08http/1.1";
-  SSL_set_alpn_protos(ssl_.get(), kAlpn, sizeof kAlpn - 1);
+  std::string protos;  // the wire format: each name after its length byte
+  for (const auto& name : alpn) protos += static_cast<char>(name.size()) + name;
+  SSL_set_alpn_protos(ssl_.get(), reinterpret_cast<const unsigned char*>(protos.data()),
+                      static_cast<unsigned>(protos.size()));
   auto deadline = std::chrono::steady_clock::now() + this->timeout();
   for (;;) {
     Io io = result(SSL_connect(ssl_.get()));
@@ -64,6 +68,14 @@ std::string TlsClient::peer_subject() const {
   X509_NAME_oneline(X509_get_subject_name(cert), line, sizeof line);
   X509_free(cert);
   return line;
+}
+
+std::string TlsClient::alpn_selected() const {
+  if (!ssl_) return {};
+  const unsigned char* name = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &name, &len);
+  return name ? std::string(reinterpret_cast<const char*>(name), len) : std::string();
 }
 
 Client::Io TlsClient::result(int r) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/support/harness.h"
 
@@ -15,16 +16,20 @@ typedef struct ssl_st SSL;
 
 namespace sitehost::test {
 
-// A Client over TLS: connects, sends `sni`, offers ALPN http/1.1 and accepts any certificate
-// (tests check the subject with peer_subject() where it matters). connected() is false when the
-// TCP connection or the handshake failed within the timeout.
+// A Client over TLS: connects, sends `sni`, offers the protocols `alpn` (http/1.1 by default;
+// H2Client offers h2) and accepts any certificate (tests check the subject with peer_subject()
+// where it matters). connected() is false when the TCP connection or the handshake failed within
+// the timeout.
 class TlsClient : public Client {
  public:
-  explicit TlsClient(uint16_t port, const std::string& sni = "localhost", Ms timeout = 5s);
+  explicit TlsClient(uint16_t port, const std::string& sni = "localhost", Ms timeout = 5s,
+                     const std::vector<std::string>& alpn = {"http/1.1"});
   ~TlsClient() override;
 
   // The subject of the certificate the server presented, e.g. "/CN=localhost".
   std::string peer_subject() const;
+  // The protocol the server selected by ALPN ("h2", "http/1.1"); empty when it selected none.
+  std::string alpn_selected() const;
 
  protected:
   Io read_some(char* buf, size_t len) override;
