@@ -255,6 +255,7 @@ void Http2Stream::transport_closed(uint32_t error_code) {
   closed_ = true;
   deferred_ = false;
   if (!ctx_) return;
+  cancel_queued_writes();
   RequestContext& c = *ctx_;
   const bool complete = response_ended_ && error_code == NGHTTP2_NO_ERROR;
   if (!complete && c.dispatched && !c.finished) abort();
@@ -264,6 +265,7 @@ void Http2Stream::abort() {
   if (!ctx_) return;
   RequestContext& c = *ctx_;
   closed_ = true;
+  cancel_queued_writes();
   if (!c.dispatched || c.finished || c.aborted) return;
   c.aborted = true;
   if (c.reader && !c.body_done && !body_error_told_) {
@@ -275,6 +277,14 @@ void Http2Stream::abort() {
     AbortHandler handler = std::exchange(c.abort_handler, {});
     handler.fn(handler.ctx);
   }
+}
+
+// Writes that will never be framed complete with an error (from the deferred pass), so a site
+// waiting for them can end its exchange.
+void Http2Stream::cancel_queued_writes() {
+  for (size_t i = out_head_; i < out_.size(); ++i) complete_later(out_[i].done, UV_ECANCELED);
+  out_.clear();
+  out_head_ = out_offset_ = out_bytes_ = 0;
 }
 
 void Http2Stream::run_deferred() {

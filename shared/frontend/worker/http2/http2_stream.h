@@ -88,6 +88,7 @@ class Http2Stream final : public Exchange {
   void complete_later(WriteDone done, int status);
   void deliver_body();
   void reset_stream(uint32_t error_code);
+  void cancel_queued_writes();
   void end_exchange();
 
   Http2Session& session_;

@@ -1,0 +1,352 @@
+// HTTP/2 at the front end through the real binary and a real HTTP/2 client (H2Client, on
+// nghttp2): h2c with prior knowledge and h2 by ALPN, what the app sees, concurrent streams, bodies
+// both ways with flow control, resets, the limits as stream errors, 421 for a site that turned
+// HTTP/2 off, GOAWAY on stop and reload, idle and slow-reader timeouts, and the out-of-process
+// model behind an HTTP/2 front end (docs/http2.md).
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "tests/frontend/frontend_fixture.h"
+#include "tests/support/h2_client.h"
+#include "tests/support/tools.h"
+
+namespace sitehost::test {
+namespace {
+
+class Http2 : public ::testing::Test {
+ protected:
+  // hello at /, info at /info, echo at /echo, slow at /slow on `port_` (h2c on), more sites and
+  // [server] keys as given.
+  void start(const std::vector<std::pair<std::string, std::string>>& server_keys = {},
+             const std::vector<SiteSpec>& more = {}, bool h2c = true) {
+    ConfigBuilder b(dir_, port_);
+    b.server("detailed_errors", "true");
+    for (const auto& [k, v] : server_keys) b.server(k, v);
+    const std::map<std::string, std::string> keys{{"h2c", h2c ? "true" : "false"}};
+    b.inproc_app("hello", "hello", "/", keys);
+    b.inproc_app("info", "info", "/info", keys);
+    b.inproc_app("echo", "echo", "/echo", keys);
+    b.inproc_app("slow", "slow", "/slow", keys);
+    for (const SiteSpec& s : more) b.site(s);
+    server_ = std::make_unique<Sitehost>(dir_, b.str());
+    ASSERT_TRUE(server_->wait_listening(port_)) << server_->log();
+  }
+
+  void TearDown() override {
+    if (server_ && server_->process().running()) {
+      EXPECT_EQ(server_->stop(), 0) << server_->log();
+    }
+  }
+
+  std::unique_ptr<H2Client> connect(const H2Options& options = {}) {
+    std::string error;
+    auto c = H2Client::connect(port_, options, &error);
+    EXPECT_TRUE(c) << error << "\n" << server_->log();
+    return c;
+  }
+
+  // A self-signed certificate for an https binding.
+  bool make_certificate() {
+    ProgramResult r =
+        run_tool(dir_.path(),
+                 {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                  "-keyout", (dir_ / "key.pem").string(), "-out", (dir_ / "cert.pem").string()},
+                 30s);
+    return r.exit_code == 0;
+  }
+
+  SiteSpec tls_site(const std::string& name, uint16_t port, bool http2) {
+    SiteSpec s;
+    s.name = name;
+    s.bindings = {fmt::format("https://127.0.0.1:{}", port)};
+    s.keys["handler"] = toml_string((apps_dir() / "info.so").string());
+    s.keys["certificate"] = toml_string((dir_ / "cert.pem").string());
+    s.keys["private_key"] = toml_string((dir_ / "key.pem").string());
+    s.keys["http2"] = http2 ? "true" : "false";
+    return s;
+  }
+
+  TempDir dir_;
+  uint16_t port_ = free_port();
+  std::unique_ptr<Sitehost> server_;
+};
+
+H2Request get(const std::string& path) {
+  H2Request r;
+  r.path = path;
+  return r;
+}
+
+TEST_F(Http2, H2cServesTheAppWhichSeesHttp2) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->peer_setting(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS), 100u);
+  H2Response hello = c->exchange(get("/"));
+  EXPECT_EQ(hello.status, 200);
+  EXPECT_EQ(hello.body, "Hello, World!");
+  EXPECT_EQ(hello.header("server"), "sitehost");
+  H2Request info = get("/info/x?y=1");
+  info.headers = {{"cookie", "a=1"}, {"x-test", "v"}, {"cookie", "b=2"}};
+  H2Response r = c->exchange(info);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"protocol\":\"HTTP/2\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"path\":\"/x\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"query\":\"y=1\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("[\"cookie\",\"a=1; b=2\"]"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("[\"x-test\",\"v\"]"), std::string::npos) << r.body;
+  H2Request head = get("/");
+  head.method = "HEAD";
+  H2Response h = c->exchange(head);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_TRUE(h.body.empty());
+  // HTTP/1.1 on the same address still works: the first bytes decide.
+  auto one = http_request(port_, "GET", "/");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);
+}
+
+TEST_F(Http2, PrefaceWhereNoSiteEnablesH2cIsAnHttp11Error) {
+  start({}, {}, false);
+  std::string error;
+  EXPECT_FALSE(H2Client::connect(port_, H2Options{}, &error));
+  Client raw(port_);
+  ASSERT_TRUE(raw.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+  auto r = raw.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(Http2, StreamsAreAnsweredInAnyOrderAndManyRunAtOnce) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  const int32_t slow = c->submit(get("/slow?ms=3000"));
+  const int32_t fast = c->submit(get("/"));
+  H2Response f = c->wait(fast);
+  EXPECT_EQ(f.status, 200);
+  EXPECT_FALSE(c->snapshot(slow).complete) << "the slow stream held the fast one back";
+  std::vector<H2Request> many;
+  for (int i = 0; i < 60; ++i) many.push_back(get(fmt::format("/slow?ms={}", 50 + (i % 7) * 30)));
+  std::vector<H2Response> all = c->exchange_all(many, 20s);
+  for (const H2Response& r : all) EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(c->wait(slow, 10s).status, 200);
+}
+
+TEST_F(Http2, BodiesStreamBothWaysWithFlowControl) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  std::string big(3 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7) % 26);
+  H2Request post = get("/echo");
+  post.method = "POST";
+  post.body = big;
+  H2Response r = c->exchange(post, 30s);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == big) << "echoed " << r.body.size() << " of " << big.size();
+  // A body without content-length, sent in pieces (END_STREAM ends it).
+  H2Request streamed = get("/echo");
+  streamed.method = "POST";
+  streamed.stream_body = true;
+  streamed.add_content_length = false;
+  const int32_t id = c->submit(streamed);
+  ASSERT_GT(id, 0);
+  std::string sent;
+  for (int i = 0; i < 40; ++i) {
+    std::string piece(10000, static_cast<char>('A' + i % 26));
+    sent += piece;
+    ASSERT_TRUE(c->send_body_chunk(id, piece, i == 39));
+  }
+  H2Response s = c->wait(id, 30s);
+  EXPECT_EQ(s.status, 200);
+  EXPECT_TRUE(s.body == sent) << s.body.size();
+}
+
+TEST_F(Http2, ClientResetAbortsOnlyThatStream) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  const int32_t slow = c->submit(get("/slow?ms=5000"));
+  ASSERT_TRUE(c->run_until([&] { return c->snapshot(slow).status == 0; }, 1s));
+  ASSERT_TRUE(c->rst(slow));
+  H2Response after = c->exchange(get("/"));
+  EXPECT_EQ(after.status, 200);
+  EXPECT_TRUE(c->ping());
+}
+
+TEST_F(Http2, LimitsAreStreamErrorsAndTheConnectionGoesOn) {
+  start({{"max_request_line", "1024"}, {"max_headers", "20"}});
+  auto c = connect();
+  ASSERT_TRUE(c);
+  H2Response long_path = c->exchange(get("/" + std::string(2000, 'a')));
+  EXPECT_EQ(long_path.status, 414);
+  H2Request many = get("/");
+  for (int i = 0; i < 30; ++i) many.headers.emplace_back(fmt::format("x-h{}", i), "v");
+  EXPECT_EQ(c->exchange(many).status, 431);
+  H2Request bad = get("/a b");
+  EXPECT_NE(c->exchange(bad).status, 200);
+  H2Request connect_method = get("/");
+  connect_method.method = "OPTIONS";
+  EXPECT_NE(c->exchange(connect_method).status, 0);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  EXPECT_FALSE(c->closed());
+}
+
+TEST_F(Http2, ContentLengthOverTheSiteLimitIs413) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  H2Request post = get("/echo");
+  post.method = "POST";
+  post.headers = {{"content-length", "40000000"}};
+  post.add_content_length = false;
+  post.stream_body = true;
+  const int32_t id = c->submit(post);
+  H2Response r = c->wait(id);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+}
+
+TEST_F(Http2, SiteWithH2cOffOnASharedAddressAnswers421) {
+  SiteSpec other;
+  other.name = "other";
+  other.bindings = {fmt::format("http://b.test:{}", port_)};
+  other.keys["handler"] = toml_string((apps_dir() / "hello.so").string());
+  other.keys["h2c"] = "false";
+  start({}, {other});
+  auto c = connect();
+  ASSERT_TRUE(c);
+  H2Request r = get("/");
+  r.authority = fmt::format("b.test:{}", port_);
+  EXPECT_EQ(c->exchange(r).status, 421);
+  auto one = http_request(port_, "GET", "/", {}, "b.test");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);  // HTTP/1.1 reaches it
+}
+
+TEST_F(Http2, TlsOffersH2ByAlpnPerSite) {
+  ASSERT_TRUE(make_certificate());
+  const uint16_t h2_port = free_port(), h1_port = free_port();
+  start({}, {tls_site("tls-h2", h2_port, true), tls_site("tls-h1", h1_port, false)});
+  ASSERT_TRUE(server_->wait_listening(h2_port));
+  H2Options tls;
+  tls.tls = true;
+  std::string error;
+  auto c = H2Client::connect(h2_port, tls, &error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->alpn(), "h2");
+  H2Response r = c->exchange(get("/"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"tls\":true"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"protocol\":\"HTTP/2\""), std::string::npos) << r.body;
+  EXPECT_FALSE(H2Client::connect(h1_port, tls, &error)) << "http2 = false still offered h2";
+  // curl negotiates what each site offers.
+  CurlResult v2 =
+      run_curl(dir_.path(), {"-k", "--http2"}, fmt::format("https://127.0.0.1:{}/", h2_port));
+  EXPECT_EQ(v2.status, 200);
+  EXPECT_TRUE(v2.headers.starts_with("HTTP/2 200")) << v2.headers;
+  CurlResult v1 =
+      run_curl(dir_.path(), {"-k", "--http2"}, fmt::format("https://127.0.0.1:{}/", h1_port));
+  EXPECT_EQ(v1.status, 200);
+  EXPECT_TRUE(v1.headers.starts_with("HTTP/1.1 200")) << v1.headers;
+}
+
+TEST_F(Http2, GracefulStopSendsGoawayAndFinishesOpenStreams) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  const int32_t slow = c->submit(get("/slow?ms=1500"));
+  ASSERT_TRUE(c->run_until([&] { return c->snapshot(slow).status == 0; }, 1s));
+  EXPECT_EQ(c->exchange(get("/")).status, 200);  // the slow one is surely dispatched by now
+  ASSERT_EQ(::kill(server_->process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(c->wait_goaway(5s));
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_GE(c->goaway_last_stream(), slow);
+  H2Response r = c->wait(slow, 10s);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(c->wait_closed(10s));
+  EXPECT_EQ(server_->stop(), 0) << server_->log();
+}
+
+TEST_F(Http2, ReloadSendsGoawayAndNewConnectionsWork) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  ASSERT_EQ(::kill(server_->process().pid(), SIGHUP), 0);
+  ASSERT_TRUE(c->wait_goaway(10s)) << server_->log();
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_TRUE(c->wait_closed(10s));
+  auto again = connect();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->exchange(get("/")).status, 200);
+}
+
+TEST_F(Http2, IdleConnectionClosesAfterKeepaliveTimeout) {
+  start({{"keepalive_timeout", "\"1s\""}});
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  ASSERT_TRUE(c->wait_goaway(10s));
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_TRUE(c->wait_closed(5s));
+}
+
+TEST_F(Http2, ConnectionWithoutARequestClosesAfterHeaderTimeout) {
+  start({{"header_timeout", "\"1s\""}});
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->wait_closed(10s));
+}
+
+TEST_F(Http2, ReaderThatKeepsItsWindowShutIsCutAfterSendTimeout) {
+  start({{"send_timeout", "\"1s\""}});
+  H2Options slow;
+  slow.auto_window_update = false;
+  auto c = connect(slow);
+  ASSERT_TRUE(c);
+  H2Request post = get("/echo");
+  post.method = "POST";
+  post.body = std::string(512 * 1024, 'x');
+  const int32_t id = c->submit(post);
+  ASSERT_GT(id, 0);
+  EXPECT_TRUE(c->wait_closed(15s)) << "a stalled reader kept its connection";
+  // Others are served meanwhile and after.
+  auto other = connect();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->exchange(get("/")).status, 200);
+  EXPECT_NE(server_->log().find("send_timeout"), std::string::npos);
+}
+
+TEST_F(Http2, OutOfProcessStreamsBecomeHttp11ExchangesOnTheChildPool) {
+  SiteSpec oop;
+  oop.name = "oop";
+  oop.bindings = {fmt::format("http://127.0.0.1:{}", port_)};
+  oop.path = "/oop";
+  oop.hosting_model = "outofprocess";
+  oop.keys["process_path"] = toml_string(sitehost_app_binary().string());
+  oop.keys["arguments"] = fmt::format("[{}]", toml_string((apps_dir() / "info.so").string()));
+  oop.keys["h2c"] = "true";
+  start({}, {oop});
+  auto c = connect();
+  ASSERT_TRUE(c);
+  std::vector<H2Request> requests;
+  for (int i = 0; i < 20; ++i) requests.push_back(get(fmt::format("/oop/n{}", i)));
+  std::vector<H2Response> all = c->exchange_all(requests, 30s);
+  for (const H2Response& r : all) {
+    ASSERT_EQ(r.status, 200) << r.body << server_->log();
+    EXPECT_NE(r.body.find("\"protocol\":\"HTTP/1.1\""), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("MS-ASPNETCORE-TOKEN"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("[\"X-Forwarded-Proto\",\"http\"]"), std::string::npos) << r.body;
+  }
+  H2Request post = get("/oop/post");
+  post.method = "POST";
+  post.body = "abc";
+  EXPECT_EQ(c->exchange(post).status, 200);
+}
+
+}  // namespace
+}  // namespace sitehost::test
