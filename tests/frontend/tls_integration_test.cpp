@@ -251,16 +251,27 @@ TEST_F(TlsIntegration, SniSelectsTheSiteCertificate) {
   EXPECT_NE(b.body.find("\"site\":\"b\""), std::string::npos) << b.body;
 }
 
-TEST_F(TlsIntegration, AlpnSelectsHttp11) {
-  start({inproc("a", "hello", "a.test", "a")});
+// ALPN with the server's preference: h2 when the site allows it (http2, the default), else
+// http/1.1; a client offering only what the site does not speak gets no ALPN (docs/http2.md).
+TEST_F(TlsIntegration, AlpnPrefersH2AndHonoursHttp2Off) {
+  auto off = inproc("b", "hello", "b.test", "b");
+  off.keys["http2"] = "false";
+  start({inproc("a", "hello", "a.test", "a"), off});
   ProgramResult r = s_client({"-servername", "a.test", "-alpn", "http/1.1,h2"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ALPN protocol: h2"), std::string::npos) << r.output;
+  r = s_client({"-servername", "a.test", "-alpn", "http/1.1"});
   EXPECT_NE(r.output.find("ALPN protocol: http/1.1"), std::string::npos) << r.output;
-  // h2 alone: no ALPN, and the handshake still completes (the client speaks HTTP/1.1).
-  r = s_client({"-servername", "a.test", "-alpn", "h2"});
+  r = s_client({"-servername", "b.test", "-alpn", "http/1.1,h2"});
+  EXPECT_NE(r.output.find("ALPN protocol: http/1.1"), std::string::npos) << r.output;
+  // h2 alone on a site without HTTP/2: no ALPN, and the handshake still completes.
+  r = s_client({"-servername", "b.test", "-alpn", "h2"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("No ALPN negotiated"), std::string::npos) << r.output;
   auto c = curl("a.test", "/", {"--http2"});  // curl offers h2 and http/1.1
+  EXPECT_EQ(c.status, 200) << c.output;
+  EXPECT_NE(c.headers.find("HTTP/2 200"), std::string::npos) << c.headers;
+  c = curl("b.test", "/", {"--http2"});
   EXPECT_EQ(c.status, 200) << c.output;
   EXPECT_NE(c.headers.find("HTTP/1.1 200"), std::string::npos) << c.headers;
 }
