@@ -83,6 +83,9 @@ class TlsSession {
   bool resumed() const;                                      // the session was resumed (ticket)
   // The site context the handshake used (the listener's default until the ClientHello is read).
   const TlsContext& context() const { return *context_; }
+  // The port's contexts this session selected from. E.g. whether a new connection naming `host`
+  // would agree on "h2": listener().select(host).settings().http2 (the HTTP/2 421 check).
+  const TlsListenerContext& listener() const { return *listener_; }
   // The client's certificate (verified against client_ca_file), if it sent one.
   bool has_peer_certificate() const;
   std::string peer_certificate_der() const;     // "" when none

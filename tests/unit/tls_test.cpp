@@ -1014,6 +1014,10 @@ TEST_F(TlsTest, Http2FollowsTheSiteSniSelects) {
     // No SNI, or a name no site has: the port's default site decides.
     EXPECT_EQ(agreed(l, "", offer), on_default) << default_h2;
     EXPECT_EQ(agreed(l, "unknown.test", offer), on_default) << default_h2;
+    // What a connection checks before serving a request for another host over h2 (else 421).
+    TlsSession session(l);
+    EXPECT_EQ(session.listener().select("b.test").settings().http2, !default_h2);
+    EXPECT_EQ(session.listener().select("a.test").settings().http2, default_h2);
   }
 }
 
