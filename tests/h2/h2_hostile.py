@@ -15,7 +15,8 @@ Attacks (each bounded in count and time; it stops by itself):
   settings_flood      SETTINGS frames (not ACK) in a tight loop, never reading
   ping_flood          PING frames in a tight loop, never reading
   zero_window         SETTINGS_INITIAL_WINDOW_SIZE=0, GET --path, never a WINDOW_UPDATE; holds
-  slow_read           the largest windows, --count GETs of --path, never reads the socket; holds
+  slow_read           the largest windows, --count GETs of --path, never reads the socket for
+                      --seconds, then reads at full speed for --wait to see if the server left
   too_many_streams    more streams than the server's SETTINGS_MAX_CONCURRENT_STREAMS (POST
                       headers without END_STREAM), left open
   idle                the preface and SETTINGS (and the ACK of the server's), then nothing
@@ -27,8 +28,9 @@ sequence is legal HTTP/2 and written by hand (with hpack) where h2's state machi
 Inbound frames are parsed here, so that nothing the server sends can stop the report.
 
 Prints one JSON line on stdout: attack, frames_sent, server_closed, closed_after (seconds from the
-start of the attack, null when still open), goaway ({error, last_stream_id, debug} or null),
-rst_streams_received, rst_errors ({name: count}), statuses ({status: count}), streams_opened,
+start of the attack, after the handshake, to when the close was seen; null when still open),
+goaway ({error, last_stream_id, debug, after} or null), rst_streams_received, rst_errors
+({name: count}), first_rst_after, statuses ({status: count}), streams_opened,
 streams_answered (a final status or an RST_STREAM), server_settings, bytes_sent, bytes_received,
 seconds, error. Exit 0 when the run completed, whatever the server did; 2 on usage or connection
 errors (the server did not speak HTTP/2: no SETTINGS after the preface).
@@ -104,6 +106,8 @@ class Peer:
         self.decoder = hpack.Decoder()
         self.decoder.max_header_list_size = 1 << 24
         self.block = None  # (stream_id, bytearray) while a header block is incomplete
+        self.first_rst_at = None
+        self.start = time.monotonic()  # the attack's start, set again after the handshake
         self.sock = self._connect()
 
     def _connect(self):
@@ -239,10 +243,13 @@ class Peer:
         elif ftype == GOAWAY and len(payload) >= 8:
             last, code = struct.unpack(">II", payload[:8])
             self.goaway = {"error": error_name(code), "last_stream_id": last & 0x7FFFFFFF,
-                           "debug": payload[8:].decode("utf-8", "replace")}
+                           "debug": payload[8:].decode("utf-8", "replace"),
+                           "after": round(time.monotonic() - self.start, 3)}
         elif ftype == RST_STREAM and len(payload) == 4:
             name = error_name(struct.unpack(">I", payload)[0])
             self.rst_errors[name] = self.rst_errors.get(name, 0) + 1
+            if self.first_rst_at is None:
+                self.first_rst_at = time.monotonic()
             self.answered.add(sid)
         elif ftype in (HEADERS, PUSH_PROMISE):
             body = payload
@@ -314,7 +321,7 @@ class Attack:
                 "no SETTINGS from the server after the preface (%s; got %r)" %
                 ("it closed" if self.peer.closed else "timeout", got))
         self.peer.flush(deadline)
-        self.start = time.monotonic()
+        self.start = self.peer.start = time.monotonic()
 
     def next_stream(self, conn=None):
         sid = conn.get_next_available_stream_id() if conn else (
@@ -426,13 +433,16 @@ class Attack:
             conn.send_headers(self.next_stream(conn), self.request_headers(), end_stream=True)
         self.peer.send(conn.data_to_send(), frames=len(self.opened), read=False)
         self.peer.flush(self.attack_deadline(), read=False)
-        # Never reads: the server's writes fill the socket. Watches the TCP state instead.
+        # Never reads: the server's writes fill the socket. Watches the TCP state meanwhile (an
+        # abortive close shows at once; a FIN waits behind the unread data).
         while time.monotonic() < self.attack_deadline():
             if _tcp_peer_gone(self.peer.sock):
-                self.peer.mark_closed()
                 break
             time.sleep(0.05)
+        # Then reads at full speed: a server that gave up ends the connection short of the
+        # bytes asked for; one that did not goes on sending (seen as not closed).
         self.peer.auto_ack = True
+        self.observe()
 
     def too_many_streams(self):
         conn = self.h2conn()
@@ -482,6 +492,8 @@ class Attack:
             "goaway": p.goaway if p else None,
             "rst_streams_received": sum(p.rst_errors.values()) if p else 0,
             "rst_errors": p.rst_errors if p else {},
+            "first_rst_after": round(p.first_rst_at - self.start, 3)
+            if p and p.first_rst_at and self.start else None,
             "statuses": p.statuses if p else {},
             "streams_opened": len(self.opened),
             "streams_answered": len([s for s in self.opened if p and s in p.answered]),
@@ -523,7 +535,8 @@ def parse_args(argv):
                    "default 1024); hpack_bomb: bytes of the indexed value (default 4000)")
     p.add_argument("--wait", type=float, default=3.0,
                    help="seconds to wait for the server's verdict after the attack (default 3)")
-    p.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF (slow_read: keep it small)")
+    p.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF before connecting (default: the kernel's; "
+                   "small values make the final read of slow_read slow too)")
     a = p.parse_args(argv)
     if a.authority is None:
         a.authority = "%s:%d" % (a.host, a.port)
@@ -533,8 +546,6 @@ def parse_args(argv):
         a.count = DEFAULT_COUNT[a.attack]
     if a.size is None:
         a.size = 4000 if a.attack == "hpack_bomb" else 1024
-    if a.attack == "slow_read" and not a.rcvbuf:
-        a.rcvbuf = 4096
     if a.seconds <= 0 or a.wait < 0 or a.count < 0 or a.size < 0 or not 0 < a.port < 65536:
         p.error("--seconds must be > 0; --wait, --count, --size >= 0; --port 1..65535")
     return a
