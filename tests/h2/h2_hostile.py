@@ -63,7 +63,7 @@ DEFAULT_SECONDS = {"rapid_reset": 10, "continuation_flood": 10, "hpack_bomb": 10
                    "settings_flood": 10, "ping_flood": 10, "zero_window": 10, "slow_read": 10,
                    "too_many_streams": 5, "idle": 10}
 DEFAULT_COUNT = {"rapid_reset": 10000, "continuation_flood": 100000, "hpack_bomb": 50,
-                 "settings_flood": 100000, "ping_flood": 100000, "zero_window": 1,
+                 "settings_flood": 2000000, "ping_flood": 2000000, "zero_window": 1,
                  "slow_read": 10, "too_many_streams": 0, "idle": 0}
 
 
