@@ -92,8 +92,11 @@ bool Http2Session::receive(const char* data, size_t size) {
   if (n < 0) {
     // nghttp2 queued a GOAWAY where the protocol asks for one (bad preface, flood, ...).
     const auto error = static_cast<int>(n);
-    worker_.log().info("http2: closing connection: {}", nghttp2_strerror(error));
-    terminate(error == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR,
+    if (!failed_) worker_.log().info("http2: closing connection: {}", nghttp2_strerror(error));
+    const bool flood = error == NGHTTP2_ERR_FLOODED || error == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+    terminate(flood                              ? NGHTTP2_ENHANCE_YOUR_CALM
+              : error == NGHTTP2_ERR_HEADER_COMP ? NGHTTP2_COMPRESSION_ERROR
+                                                 : NGHTTP2_PROTOCOL_ERROR,
               nullptr);
     return false;
   }
@@ -102,9 +105,11 @@ bool Http2Session::receive(const char* data, size_t size) {
 
 void Http2Session::terminate(uint32_t error_code, const char* why) {
   if (why) worker_.log().info("http2: closing connection: {}", why);
-  if (!failed_) nghttp2_session_terminate_session(session_, error_code);
-  failed_ = true;
-  schedule();
+  if (failed_) return;
+  nghttp2_session_terminate_session(session_, error_code);
+  // nghttp2 keeps a stream it has not finished (a header block cut short) after the GOAWAY: the
+  // connection is over, so every exchange ends now; the GOAWAY is flushed before the close.
+  abort_all();
 }
 
 size_t Http2Session::connection_queue_bytes() const {
