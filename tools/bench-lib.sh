@@ -162,6 +162,32 @@ nginx_http_head() {  # nginx_http_head DIR: the first lines inside http { }
 EOT
 }
 
+# bench_certificate: the TLS rows' self-signed ECDSA P-256 certificate for 127.0.0.1, made once,
+# as $work/bench.pem and $work/bench.key; sets CIPHERS, sitehost's TLS 1.2 list (docs/tls.md),
+# which nginx_tls gives nginx. TLS 1.3 suites are OpenSSL's defaults on both servers.
+bench_certificate() {
+  [ -e "$work/bench.pem" ] ||
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj /CN=bench.test -addext subjectAltName=DNS:bench.test,IP:127.0.0.1 \
+      -keyout "$work/bench.key" -out "$work/bench.pem" 2>/dev/null
+  CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
+  CIPHERS="$CIPHERS:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+}
+# nginx_tls: an nginx server's TLS lines, sitehost's settings: that certificate, TLS 1.2 + 1.3, the
+# same cipher list with server preference, session tickets, no session cache.
+nginx_tls() {
+  cat <<EOT
+    ssl_certificate $work/bench.pem;
+    ssl_certificate_key $work/bench.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers $CIPHERS;
+    ssl_prefer_server_ciphers on;
+    ssl_ecdh_curve X25519:prime256v1:secp384r1;
+    ssl_session_tickets on;
+    ssl_session_cache off;
+EOT
+}
+
 # --- results ---
 json_escape() {  # json_escape TEXT: for a JSON string; control characters become spaces
   local s=${1//\\/\\\\}
@@ -203,6 +229,62 @@ latency_us() {  # latency_us VALUE: wrk's "812.00us", "1.20ms", "2.01s" in micro
   }'
 }
 
+# bench_load ID PIDS FRONT TOOL COMMAND...: runs COMMAND (the measured load, TOOL names it in
+# errors) with the CPU of the server processes PIDS (and of FRONT, the front ones among them) read
+# just before and just after; sets bench_out (its output), bench_ticks and bench_front_ticks. On
+# failure (COMMAND failed, or a server process exited during the run) records the error and
+# returns 1.
+bench_load() {
+  local id=$1 pids=$2 front=$3 tool=$4
+  shift 4
+  local before_all before_front
+  # shellcheck disable=SC2086
+  before_all=$(cpu_ticks $pids)
+  # shellcheck disable=SC2086
+  before_front=$(cpu_ticks $front)
+  if ! bench_out=$("$@" 2>&1); then
+    # The first line that says something (h2load starts with its progress lines).
+    row_error "$id" "$tool failed: $(grep -m1 -v -e '^starting benchmark' \
+      -e '^spawning thread' -e '^progress: ' <<<"$bench_out" || true)"
+    return 1
+  fi
+  # A server process that exited during the run (a crash) makes the row meaningless: the client
+  # may still have counted requests, and the CPU of a vanished process reads as 0.
+  local p
+  for p in $pids; do
+    if ! alive "$p"; then
+      row_error "$id" "server process $p exited during the run"
+      return 1
+    fi
+  done
+  # shellcheck disable=SC2086
+  bench_ticks=$(($(cpu_ticks $pids) - before_all))
+  # shellcheck disable=SC2086
+  bench_front_ticks=$(($(cpu_ticks $front) - before_front))
+}
+
+per_request_us() {  # per_request_us TICKS REQUESTS: CPU clock ticks as µs per request
+  awk -v d="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.2f", d / hz * 1e6 / n }'
+}
+
+# bench_record ID RPS REQUESTS P50 P99 SOCKERR PIDS FRONT [JSON]: the human line and the JSON
+# result of a measured row (bench_ticks and bench_front_ticks from bench_load; P50 and P99 in µs,
+# or "null" when the client does not measure them; JSON: more ',"key":value' members).
+bench_record() {
+  local id=$1 rps=$2 requests=$3 p50=$4 p99=$5 sockerr=$6 pids=$7 front=$8 more=${9:-}
+  local us us_front
+  us=$(per_request_us "$bench_ticks" "$requests")
+  us_front=$(per_request_us "$bench_front_ticks" "$requests")
+  printf '%-14s %12s requests/s  p50 %9s µs  p99 %9s µs  CPU %8s µs/request (front %s)%s\n' \
+    "$id" "$rps" "${p50/null/—}" "${p99/null/—}" "$us" "$us_front" \
+    "${sockerr:+, socket errors $sockerr}"
+  [ -n "${BENCH_RESULTS:-}" ] && printf '{"id":"%s","rps":%s,"p50_us":%s,"p99_us":%s,"cpu_us_per_request":%s,"front_cpu_us_per_request":%s,"requests":%s,"socket_errors":%s,"seconds":%s,"connections":%s,"processes":%s,"front_processes":%s,"wrk_threads":%s%s}\n' \
+    "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "$requests" "${sockerr:-0}" \
+    "$SECONDS_PER_RUN" "$CONNECTIONS" "$(wc -w <<<"$pids")" "$(wc -w <<<"$front")" \
+    "$WRK_THREADS" "$more" >>"$BENCH_RESULTS"
+  return 0
+}
+
 # bench ID URL PIDS [wrk args...]: warm-up, then a measured wrk run (WRK_THREADS threads) on the
 # client core(s). PIDS (quoted, space-separated) are the server-side processes whose CPU is
 # counted; the front (proxy) processes, whose share is reported apart, are the first one, or all
@@ -212,34 +294,14 @@ bench() {
   local id=$1 url=$2 pids=${3//|/ } front=${3%% *}
   [[ $3 == *"|"* ]] && front=${3%%|*}
   shift 3
-  local out before_all before_front after_all after_front
   if ! taskset -c "$CLIENT_CORE" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" \
     "$@" "$url" >"$work/$id.warmup" 2>&1; then
     row_error "$id" "wrk warm-up failed: $(head -1 "$work/$id.warmup")"
     return 1
   fi
-  # shellcheck disable=SC2086
-  before_all=$(cpu_ticks $pids)
-  # shellcheck disable=SC2086
-  before_front=$(cpu_ticks $front)
-  if ! out=$(taskset -c "$CLIENT_CORE" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
-    -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" 2>&1); then
-    row_error "$id" "wrk failed: $(head -1 <<<"$out")"
-    return 1
-  fi
-  # A server process that exited during the run (a crash) makes the row meaningless: wrk may
-  # still have counted requests, and the CPU of a vanished process reads as 0.
-  local p
-  for p in $pids; do
-    if ! alive "$p"; then
-      row_error "$id" "server process $p exited during the run"
-      return 1
-    fi
-  done
-  # shellcheck disable=SC2086
-  after_all=$(cpu_ticks $pids)
-  # shellcheck disable=SC2086
-  after_front=$(cpu_ticks $front)
+  bench_load "$id" "$pids" "$front" wrk taskset -c "$CLIENT_CORE" wrk -t"$WRK_THREADS" \
+    -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" || return 1
+  local out=$bench_out
   echo "$out" >"$work/$id.wrk"
   local rps requests p50 p99 non2xx sockerr
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -256,19 +318,7 @@ bench() {
     row_error "$id" "no requests completed: $(tail -1 <<<"$out")"
     return 1
   fi
-  local hz us us_front
-  hz=$(getconf CLK_TCK)
-  us=$(awk -v d=$((after_all - before_all)) -v hz="$hz" -v n="$requests" \
-    'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
-  us_front=$(awk -v d=$((after_front - before_front)) -v hz="$hz" -v n="$requests" \
-    'BEGIN { printf "%.2f", d / hz * 1e6 / n }')
-  printf '%-14s %12s requests/s  p50 %9s µs  p99 %9s µs  CPU %8s µs/request (front %s)%s\n' \
-    "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "${sockerr:+, socket errors $sockerr}"
-  [ -n "${BENCH_RESULTS:-}" ] && printf '{"id":"%s","rps":%s,"p50_us":%s,"p99_us":%s,"cpu_us_per_request":%s,"front_cpu_us_per_request":%s,"requests":%s,"socket_errors":%s,"seconds":%s,"connections":%s,"processes":%s,"front_processes":%s,"wrk_threads":%s}\n' \
-    "$id" "$rps" "$p50" "$p99" "$us" "$us_front" "$requests" "${sockerr:-0}" \
-    "$SECONDS_PER_RUN" "$CONNECTIONS" "$(wc -w <<<"$pids")" "$(wc -w <<<"$front")" \
-    "$WRK_THREADS" >>"$BENCH_RESULTS"
-  return 0
+  bench_record "$id" "$rps" "$requests" "$p50" "$p99" "$sockerr" "$pids" "$front"
 }
 
 # bench_if OK WHY ID URL PIDS [wrk args...]: bench when OK is 1, else record WHY as ID's error.
