@@ -221,6 +221,17 @@ TEST_F(H2ClientSelfTest, PeerResetsAfterAnEarlyResponse) {
   EXPECT_EQ(c->exchange({.path = "/hello"}).status, 200);
 }
 
+// send_raw() for hostile input: a SETTINGS frame whose length is no multiple of 6 is a connection
+// error, answered with GOAWAY FRAME_SIZE_ERROR.
+TEST_F(H2ClientSelfTest, RawBadFrameGetsGoawayWithItsError) {
+  auto c = connect(false);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send_raw(std::string("\0\0\5\4\0\0\0\0\0", 9) + std::string(5, '\0')));
+  ASSERT_TRUE(c->wait_goaway()) << c->error();
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_FRAME_SIZE_ERROR));
+  EXPECT_TRUE(c->wait_closed());
+}
+
 // nginx stopping gracefully (SIGQUIT) sends GOAWAY (NO_ERROR) on an idle connection, then closes.
 TEST_F(H2ClientSelfTest, GoawayWhenTheServerStopsGracefully) {
   auto c = connect(false);

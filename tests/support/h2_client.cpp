@@ -374,7 +374,8 @@ bool H2Client::submit_settings(const std::vector<nghttp2_settings_entry>& entrie
 }
 
 bool H2Client::send_raw(const std::string& bytes) {
-  if (!flush()) return false;
+  // After nghttp2's pending bytes: a TLS write that would block is retried with the same buffer.
+  if (!run_until([this] { return out_.empty(); }, options_.timeout)) return false;
   out_ = bytes;
   return run_until([this] { return out_.empty(); }, options_.timeout);
 }
