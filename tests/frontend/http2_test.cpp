@@ -350,3 +350,35 @@ TEST_F(Http2, OutOfProcessStreamsBecomeHttp11ExchangesOnTheChildPool) {
 
 }  // namespace
 }  // namespace sitehost::test
+
+namespace sitehost::test {
+namespace {
+
+// h2load (Debian nghttp2-client), a client nobody here wrote: many streams on many connections
+// over h2c and TLS, for a duration, so its connections close with streams in flight (that once
+// left a closed connection's deadline armed). Every request must succeed and the server live on.
+TEST_F(Http2, H2loadManyStreamsOverH2cAndTls) {
+  const std::filesystem::path h2load = "/usr/bin/h2load";
+  if (!std::filesystem::exists(h2load)) GTEST_SKIP() << "h2load (nghttp2-client) is not installed";
+  ASSERT_TRUE(make_certificate());
+  const uint16_t tls_port = free_port();
+  SiteSpec tls = tls_site("tls", tls_port, true);
+  tls.keys["handler"] = toml_string((apps_dir() / "hello.so").string());
+  start({}, {tls});
+  ASSERT_TRUE(server_->wait_listening(tls_port));
+  for (const std::string& url : {fmt::format("http://127.0.0.1:{}/", port_),
+                                 fmt::format("https://127.0.0.1:{}/", tls_port)}) {
+    ProgramResult r = run_tool(
+        dir_.path(), {h2load.string(), "-c", "8", "-m", "32", "-t", "1", "-D", "2", url}, 30s);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("Application protocol: h2"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(" 0 failed, 0 errored, 0 timeout"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("status codes: 0 2xx"), std::string::npos) << r.output;
+  }
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+}
+
+}  // namespace
+}  // namespace sitehost::test

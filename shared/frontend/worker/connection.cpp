@@ -72,6 +72,9 @@ void Connection::start() {
 
 void Connection::arm_deadline(int kind) {
   disarm_deadline();
+  // A closed connection is freed after its close callback: a node left in a queue would dangle
+  // (write completions cancelled by the close arrive after begin_close).
+  if (handle_closed_) return;
   timer_kind_ = static_cast<int8_t>(kind);
   worker_.deadlines(kind).arm(deadline_);
 }
