@@ -28,6 +28,7 @@ class Http2 : public ::testing::Test {
     b.inproc_app("info", "info", "/info", keys);
     b.inproc_app("echo", "echo", "/echo", keys);
     b.inproc_app("slow", "slow", "/slow", keys);
+    b.inproc_app("bulk", "bulk", "/bulk", keys);
     for (const SiteSpec& s : more) b.site(s);
     server_ = std::make_unique<Sitehost>(dir_, b.str());
     ASSERT_TRUE(server_->wait_listening(port_)) << server_->log();
@@ -319,6 +320,20 @@ TEST_F(Http2, ReaderThatKeepsItsWindowShutIsCutAfterSendTimeout) {
   ASSERT_TRUE(other);
   EXPECT_EQ(other->exchange(get("/")).status, 200);
   EXPECT_NE(server_->log().find("send_timeout"), std::string::npos);
+}
+
+// send_timeout holds over HTTP/1.1 too: a client that asks for a large response and never reads
+// it is cut once the socket stayed full for that long.
+TEST_F(Http2, Http11ReaderThatNeverReadsIsCutAfterSendTimeoutToo) {
+  start({{"send_timeout", "\"1s\""}});
+  Client stalled(port_);
+  ASSERT_TRUE(stalled.send("GET /bulk?bytes=268435456 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_TRUE(wait_until(
+      [&] { return server_->log().find("within send_timeout") != std::string::npos; }, 15s))
+      << server_->log();
+  auto other = http_request(port_, "GET", "/");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
 }
 
 TEST_F(Http2, OutOfProcessStreamsBecomeHttp11ExchangesOnTheChildPool) {
