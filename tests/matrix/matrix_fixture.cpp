@@ -181,12 +181,16 @@ std::unique_ptr<Client> Matrix::connect(Ms timeout) const {
   return c;
 }
 
-std::unique_ptr<H2Client> Matrix::h2(Ms timeout) const {
+H2Options Matrix::h2_options(Ms timeout) const {
   H2Options options;
   options.tls = variant().https;
   options.timeout = timeout;
+  return options;
+}
+
+std::unique_ptr<H2Client> Matrix::h2(Ms timeout) const {
   std::string error;
-  auto c = H2Client::connect(port, options, &error);
+  auto c = H2Client::connect(port, h2_options(timeout), &error);
   if (!c) ADD_FAILURE() << "no HTTP/2 connection: " << error << "\n" << log();
   return c;
 }
@@ -197,6 +201,14 @@ std::string lowercase(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return s;
 }
+
+}  // namespace
+
+std::string Matrix::field_name(const std::string& name) const {
+  return variant().h2 ? lowercase(name) : name;
+}
+
+namespace {
 
 // "Name: value" lines as HTTP/2 fields (lowercase names).
 HeaderList h2_fields(const std::vector<std::string>& lines) {
@@ -248,10 +260,7 @@ KeepAliveLoad::Session Matrix::load_session(const std::string& target) const {
   if (!variant().h2)
     return KeepAliveLoad::http1([this] { return connect(10s); },
                                 "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
-  H2Options options;
-  options.tls = variant().https;
-  options.timeout = 10s;
-  return [port = port, options, target] {
+  return [port = port, options = h2_options(10s), target] {
     // The thread's connection; a new one once the server sent GOAWAY or it ended.
     auto c = std::make_shared<std::unique_ptr<H2Client>>();
     return [c, port, options, target]() -> KeepAliveLoad::Outcome {

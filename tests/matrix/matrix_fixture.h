@@ -93,6 +93,9 @@ class Matrix : public ::testing::TestWithParam<Variant> {
   // HTTP/2 variants: a connection (TLS with ALPN h2, or h2c); fails the test and returns nullptr
   // when it cannot connect.
   std::unique_ptr<H2Client> h2(Ms timeout = 5s) const;
+  H2Options h2_options(Ms timeout) const;  // the variant's: TLS with ALPN h2, or h2c
+  // A header name as the app sees it in this variant (HTTP/2 has only lowercase names).
+  std::string field_name(const std::string& name) const;
   // One request on a fresh connection (Host: localhost, Connection: close; in an HTTP/2 variant
   // one stream, header names lowercased, the response's http_version "HTTP/2"); nullopt on
   // failure. `headers` are "Name: value" lines.
