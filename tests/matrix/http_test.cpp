@@ -1,6 +1,10 @@
 // Request/response basics, headers both ways, the path base, response framing (HEAD, 204, 304,
-// chunked), 100-continue, keep-alive and pipelining: once, for every variant.
+// chunked), 100-continue, keep-alive and pipelining, HTTP/2 stream independence: once, for every
+// variant.
+#include <strings.h>
+
 #include <string>
+#include <vector>
 
 #include "tests/matrix/matrix_fixture.h"
 
@@ -18,7 +22,7 @@ TEST_P(Http, GetAndPostBasics) {
   auto r = request("GET", "/");
   ASSERT_TRUE(r) << log();
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->http_version, "HTTP/1.1");
+  EXPECT_EQ(r->http_version, variant().h2 ? "HTTP/2" : "HTTP/1.1");
   EXPECT_EQ(r->body, "Hello, World!");
   EXPECT_EQ(r->header("Content-Type"), "text/plain");
   EXPECT_EQ(r->header("Content-Length"), "13");
@@ -39,11 +43,14 @@ TEST_P(Http, RequestHeadersReachTheApp) {
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->header("Content-Type"), "application/json");
   const std::string& b = r->body;
-  EXPECT_TRUE(contains(b, R"(["X-Custom","kept as is"])")) << b;
-  EXPECT_TRUE(contains(b, R"(["X-Multi","first"])")) << b;
-  EXPECT_TRUE(contains(b, R"(["X-Multi","second"])")) << b;
-  EXPECT_TRUE(contains(b, R"(["X-Long",")" + long_value + "\"]")) << b;
-  EXPECT_TRUE(contains(b, R"(["Accept","text/html, */*;q=0.1"])")) << b;
+  const auto field = [&](const std::string& name, const std::string& value) {
+    return "[\"" + field_name(name) + "\",\"" + value + "\"]";
+  };
+  EXPECT_TRUE(contains(b, field("X-Custom", "kept as is"))) << b;
+  EXPECT_TRUE(contains(b, field("X-Multi", "first"))) << b;
+  EXPECT_TRUE(contains(b, field("X-Multi", "second"))) << b;
+  EXPECT_TRUE(contains(b, field("X-Long", long_value))) << b;
+  EXPECT_TRUE(contains(b, field("Accept", "text/html, */*;q=0.1"))) << b;
   EXPECT_TRUE(contains(b, R"("method":"GET")")) << b;
   // The app learns the client's scheme: in-process directly, out-of-process (the child hears
   // plain http from sitehost) through X-Forwarded-Proto.
@@ -66,7 +73,7 @@ TEST_P(Http, ResponseHeadersReachTheClient) {
   EXPECT_EQ(r->header("Cache-Control"), "no-store");
   std::vector<std::string> cookies;
   for (const auto& [name, value] : r->headers)
-    if (name == "Set-Cookie") cookies.push_back(value);
+    if (strcasecmp(name.c_str(), "Set-Cookie") == 0) cookies.push_back(value);
   EXPECT_EQ(cookies, (std::vector<std::string>{"a=1; Path=/", "b=2; Path=/"}));
 }
 
@@ -92,8 +99,42 @@ TEST_P(Http, PathBaseSplitsTheTarget) {
   EXPECT_EQ(status_of("/"), 404);
 }
 
+// HTTP/2: the same requests as sequential streams of one connection (a DATA frame where none
+// belongs would be a protocol error there).
+void head_204_304_over_h2(H2Client& c) {
+  H2Request head = h2_get("/download?bytes=5000");
+  head.method = "HEAD";
+  H2Response r = c.exchange(head);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-length"), "5000");
+  EXPECT_EQ(r.body, "");
+  r = c.exchange(h2_get("/status?code=204"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_FALSE(r.header("content-length"));
+  EXPECT_EQ(r.body, "");
+  r = c.exchange(h2_get("/status?code=304"));
+  EXPECT_EQ(r.status, 304);
+  EXPECT_EQ(r.header("etag"), "\"matrix-1\"");
+  EXPECT_EQ(r.body, "");
+  head.path = "/chunked?chunks=4&size=100";
+  r = c.exchange(head);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  r = c.exchange(h2_get("/headers"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_FALSE(c.closed()) << c.error();
+  EXPECT_TRUE(c.ping());
+}
+
 TEST_P(Http, HeadAnd204And304AreFramedWithoutBody) {
   ASSERT_NO_FATAL_FAILURE(start({.library = "matrix_app"}));
+  if (variant().h2) {
+    auto c = h2();
+    ASSERT_TRUE(c);
+    head_204_304_over_h2(*c);
+    return;
+  }
   auto c = connect();
   ASSERT_TRUE(c->connected());
   // One keep-alive connection: a body where none belongs would break the next response.
@@ -132,7 +173,11 @@ TEST_P(Http, ChunkedResponse) {
   auto r = request("GET", "/chunked?chunks=7&size=1000");
   ASSERT_TRUE(r) << log();
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
+  // HTTP/2 frames the body in DATA frames: no Transfer-Encoding there.
+  if (variant().h2)
+    EXPECT_FALSE(r->header("Transfer-Encoding"));
+  else
+    EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
   EXPECT_FALSE(r->header("Content-Length"));
   EXPECT_EQ(r->body, matrix_app_pattern(7000));
 }
@@ -140,6 +185,7 @@ TEST_P(Http, ChunkedResponse) {
 // An HTTP/1.0 client cannot read chunked framing: the body of an app that does not set a
 // length comes delimited by the connection's close.
 TEST_P(Http, Http10ClientGetsNoChunkedFraming) {
+  if (variant().h2) GTEST_SKIP() << "n/a: HTTP/1.0 framing; HTTP/2 has no version downgrade";
   ASSERT_NO_FATAL_FAILURE(start({.library = "matrix_app"}));
   auto c = connect();
   ASSERT_TRUE(c->connected());
@@ -154,9 +200,26 @@ TEST_P(Http, Http10ClientGetsNoChunkedFraming) {
 
 TEST_P(Http, ExpectContinue) {
   ASSERT_NO_FATAL_FAILURE(start({.library = "echo"}));
+  const std::string body = "sent after the 100";
+  if (variant().h2) {
+    auto c = h2();
+    ASSERT_TRUE(c);
+    H2Request post = h2_post("/e");
+    post.headers = {{"expect", "100-continue"}, {"content-length", std::to_string(body.size())}};
+    post.stream_body = true;
+    const int32_t id = c->submit(post);
+    ASSERT_GT(id, 0);
+    // The 100 comes once the app starts reading the body.
+    ASSERT_TRUE(c->run_until([&] { return !c->snapshot(id).informational.empty(); }, 5s)) << log();
+    EXPECT_EQ(c->snapshot(id).informational, std::vector<int>{100});
+    ASSERT_TRUE(c->send_body_chunk(id, body, true));
+    H2Response r = c->wait(id);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, body);
+    return;
+  }
   auto c = connect();
   ASSERT_TRUE(c->connected());
-  const std::string body = "sent after the 100";
   ASSERT_TRUE(
       c->send("POST /e HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\n\r\n"));
@@ -171,6 +234,7 @@ TEST_P(Http, ExpectContinue) {
 }
 
 TEST_P(Http, KeepAliveAndPipelinedResponsesInOrder) {
+  if (variant().h2) GTEST_SKIP() << "n/a: pipelining is HTTP/1.1; HTTP/2 multiplexes streams";
   ASSERT_NO_FATAL_FAILURE(start({.library = "slow"}));
   auto c = connect();
   ASSERT_TRUE(c->connected());
@@ -194,6 +258,25 @@ TEST_P(Http, KeepAliveAndPipelinedResponsesInOrder) {
     EXPECT_EQ(r->body, want);
   }
   EXPECT_TRUE(c->closed_within(2s));
+}
+
+// A slow stream does not hold up a fast one on the same connection.
+TEST_P(Http, StreamsAreIndependent) {
+  if (!variant().h2) GTEST_SKIP() << "n/a: HTTP/2 only";
+  ASSERT_NO_FATAL_FAILURE(start({.library = "slow"}));
+  auto c = h2();
+  ASSERT_TRUE(c);
+  const int32_t slow = c->submit(h2_get("/slow?ms=1000"));
+  const std::vector<H2Response> fast =
+      c->exchange_all({h2_get("/a?ms=1"), h2_get("/b?ms=20"), h2_get("/c?ms=1")}, 10s);
+  for (const H2Response& r : fast) {
+    EXPECT_EQ(r.status, 200) << log();
+    EXPECT_TRUE(r.body.starts_with("slept ")) << r.body;
+  }
+  EXPECT_FALSE(c->snapshot(slow).complete) << "the slow stream held the fast ones back";
+  H2Response r = c->wait(slow, 10s);
+  EXPECT_EQ(r.status, 200) << log();
+  EXPECT_EQ(r.body, "slept 1000 ms\n");
 }
 
 SITEHOST_MATRIX_SUITE(Http);

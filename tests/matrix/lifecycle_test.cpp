@@ -1,6 +1,6 @@
-// The app's life around requests: client disconnects reach the app as aborts, app_offline.htm,
-// startup failures, graceful shutdown with requests in flight, and a hot deploy during traffic:
-// once, for every variant.
+// The app's life around requests: client disconnects (and HTTP/2 stream resets) reach the app as
+// aborts, app_offline.htm, startup failures, graceful shutdown with requests in flight, and a hot
+// deploy during traffic: once, for every variant.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -17,7 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using Lifecycle = Matrix;
+class Lifecycle : public Matrix {
+ protected:
+  void graceful_shutdown_over_h2();
+};
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -34,19 +37,58 @@ App abort_probe(const TempDir& dir) {
 TEST_P(Lifecycle, ClientDisconnectAbortsTheRequest) {
   ASSERT_NO_FATAL_FAILURE(start(abort_probe(dir)));
   const fs::path probe = dir / "probe.log";
-  {
+  if (variant().h2) {
+    // A reset stream is its request's abort; a dropped connection aborts every open stream.
+    auto c = h2();
+    ASSERT_TRUE(c);
+    const int32_t reset = c->submit(h2_get("/reset?ms=30000"));
+    ASSERT_TRUE(wait_until([&] { return count(read_file(probe), "started /reset") == 1; }, 5s))
+        << log();
+    ASSERT_TRUE(c->rst(reset));
+    EXPECT_TRUE(wait_until([&] { return count(read_file(probe), "aborted /reset") == 1; }))
+        << read_file(probe) << log();
+    c->submit(h2_get("/gone1?ms=30000"));
+    c->submit(h2_get("/gone2?ms=30000"));
+    ASSERT_TRUE(wait_until([&] { return count(read_file(probe), "started /gone") == 2; }, 5s))
+        << log();
+    c.reset();  // the client disconnects with both in flight
+  } else {
     auto c = connect();
     ASSERT_TRUE(c->connected());
     ASSERT_TRUE(c->send("GET /gone?ms=30000 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     ASSERT_TRUE(wait_until([&] { return count(read_file(probe), "started /gone") == 1; })) << log();
   }  // the client disconnects with the request in flight
-  EXPECT_TRUE(wait_until([&] { return count(read_file(probe), "aborted /gone") == 1; }))
+  const size_t gone = variant().h2 ? 2 : 1;
+  EXPECT_TRUE(wait_until([&] { return count(read_file(probe), "aborted /gone") == gone; }))
       << read_file(probe) << log();
   auto r = request("GET", "/after?ms=1");
   ASSERT_TRUE(r) << log();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "not aborted\n");
-  EXPECT_EQ(count(read_file(probe), "aborted"), 1u);
+  EXPECT_EQ(count(read_file(probe), "aborted"), gone + (variant().h2 ? 1 : 0));
+}
+
+// HTTP/2: RST_STREAM aborts that request only; the connection and its other streams go on.
+TEST_P(Lifecycle, ResetAbortsOnlyItsRequest) {
+  if (!variant().h2) GTEST_SKIP() << "n/a: HTTP/2 only";
+  ASSERT_NO_FATAL_FAILURE(start(abort_probe(dir)));
+  const fs::path probe = dir / "probe.log";
+  auto c = h2();
+  ASSERT_TRUE(c);
+  const int32_t doomed = c->submit(h2_get("/doomed?ms=30000"));
+  const int32_t kept = c->submit(h2_get("/kept?ms=400"));
+  ASSERT_TRUE(wait_until([&] { return count(read_file(probe), "started /") == 2; }, 5s)) << log();
+  ASSERT_TRUE(c->rst(doomed));
+  EXPECT_TRUE(wait_until([&] { return count(read_file(probe), "aborted /doomed") == 1; }))
+      << read_file(probe) << log();
+  H2Response r = c->wait(kept);
+  EXPECT_EQ(r.status, 200) << log();
+  EXPECT_EQ(r.body, "not aborted\n");
+  H2Response after = c->exchange(h2_get("/after?ms=1"));
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.body, "not aborted\n");
+  EXPECT_FALSE(c->closed()) << c->error();
+  EXPECT_EQ(count(read_file(probe), "aborted"), 1u) << read_file(probe);
 }
 
 TEST_P(Lifecycle, AppOfflineServes503UntilRemoved) {
@@ -89,8 +131,42 @@ TEST_P(Lifecycle, FailingAppGetsItsStartupErrorPage) {
   EXPECT_NE(again->body.find(code), std::string::npos) << again->body;
 }
 
+// HTTP/2: SIGTERM sends GOAWAY whose last stream id covers the streams in flight; they complete,
+// then the connection closes and sitehost exits.
+void Lifecycle::graceful_shutdown_over_h2() {
+  const fs::path probe = dir / "probe.log";
+  auto c = h2(10s);
+  ASSERT_TRUE(c);
+  std::vector<int32_t> streams;
+  for (int i = 0; i < 3; ++i)
+    streams.push_back(c->submit(h2_get("/inflight" + std::to_string(i) + "?ms=800")));
+  ASSERT_TRUE(wait_until([&] { return count(read_file(probe), "started /inflight") == 3; }, 5s))
+      << log();
+  server->process().signal(SIGTERM);
+  ASSERT_TRUE(c->wait_goaway(5s)) << log();
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_NO_ERROR));
+  EXPECT_GE(c->goaway_last_stream(), streams.back());
+  // No new connections once stopping (the listener closes at once).
+  EXPECT_TRUE(wait_until([&] { return !Client(port, 200ms).connected(); }, 3s));
+  for (int32_t id : streams) {
+    H2Response r = c->wait(id, 10s);
+    EXPECT_EQ(r.status, 200) << log();
+    EXPECT_EQ(r.body, "not aborted\n");
+  }
+  EXPECT_TRUE(c->wait_closed(10s)) << "the connection outlived its streams after GOAWAY";
+  c.reset();
+  auto status = server->process().wait_exit(15s);
+  ASSERT_TRUE(status) << "sitehost did not exit\n" << log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log();
+  EXPECT_EQ(count(read_file(probe), "aborted"), 0u) << read_file(probe);
+}
+
 TEST_P(Lifecycle, GracefulShutdownFinishesRequestsInFlight) {
   ASSERT_NO_FATAL_FAILURE(start(abort_probe(dir)));
+  if (variant().h2) {
+    graceful_shutdown_over_h2();
+    return;
+  }
   const fs::path probe = dir / "probe.log";
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < 3; ++i) {
@@ -124,15 +200,15 @@ TEST_P(Lifecycle, HotDeployFailsNoRequest) {
   ASSERT_TRUE(first) << log();
   ASSERT_EQ(first->body, "version v1\n") << log();
   std::atomic<long> v2{0};
-  KeepAliveLoad load([this] { return connect(10s); },
-                     "GET /load HTTP/1.1\r\nHost: localhost\r\n\r\n",
-                     [&](const Response& r) {
-                       if (r.status != 200 || r.body.rfind("version ", 0) != 0)
-                         return std::to_string(r.status) + " " + r.body.substr(0, 300);
-                       if (r.body == "version v2\n") ++v2;
-                       return std::string();
-                     },
-                     3);
+  KeepAliveLoad load(
+      load_session("/load"),
+      [&](const Response& r) {
+        if (r.status != 200 || r.body.rfind("version ", 0) != 0)
+          return std::to_string(r.status) + " " + r.body.substr(0, 300);
+        if (r.body == "version v2\n") ++v2;
+        return std::string();
+      },
+      3);
   ASSERT_TRUE(wait_until([&] { return load.sent() >= 20; }, 10s)) << load.errors() << log();
   // In-process: a hot swap of the handler; out-of-process: an overlapped recycle of the child
   // (app.so is the watched first argument of sitehost-app).

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdio>
 #include <regex>
 #include <set>
@@ -21,7 +22,7 @@ std::string Variant::name() const {
                   : in_process() ? "InProcess"
                   : aspnetcore() ? "AspNetCore"
                                  : "OutOfProcess";
-  n += https ? "_Https" : "_Http";
+  n += h2 ? (https ? "_H2" : "_H2c") : https ? "_Https" : "_Http";
   return n + "_" + std::to_string(loops) + (loops == 1 ? "loop" : "loops");
 }
 
@@ -31,7 +32,12 @@ std::vector<Variant> all_variants() {
        {Variant{Model::kInProcess, false, false}, Variant{Model::kInProcess, true, false},
         Variant{Model::kOutOfProcess, false, false}, Variant{Model::kOutOfProcess, true, false},
         Variant{Model::kInProcess, false, true}, Variant{Model::kInProcess, true, true},
-        Variant{Model::kAspNetCore, false, false}, Variant{Model::kAspNetCore, true, false}})
+        Variant{Model::kAspNetCore, false, false}, Variant{Model::kAspNetCore, true, false},
+        // HTTP/2 (no thread-pool or ASP.NET Core h2 columns: docs/testing.md says why).
+        Variant{.model = Model::kInProcess, .https = true, .h2 = true},
+        Variant{.model = Model::kInProcess, .https = false, .h2 = true},
+        Variant{.model = Model::kOutOfProcess, .https = true, .h2 = true},
+        Variant{.model = Model::kOutOfProcess, .https = false, .h2 = true}})
     // 1, 2 then 2, 1: gtest shards by test index modulo the shard count, and a plain 1, 2 order
     // would give tools/matrix's two shards all the 1-loop and all the 2-loop cells each.
     for (bool flip = out.size() % 4 != 0; int loops : {1, 2}) {
@@ -112,6 +118,7 @@ void Matrix::start(const App& app) {
   site.bindings.push_back(std::string(v.https ? "https" : "http") +
                           "://127.0.0.1:" + std::to_string(port));
   site.keys = app.site_keys;
+  if (v.h2 && !v.https) site.keys["h2c"] = "true";  // https sites offer h2 by default
   if (v.https) {
     const CertificateFiles& cert = certificate();
     site.keys["certificate"] = toml_string(cert.certificate.string());
@@ -162,6 +169,9 @@ void Matrix::deploy(const std::string& library) const {
 }
 
 std::unique_ptr<Client> Matrix::connect(Ms timeout) const {
+  if (variant().h2)
+    ADD_FAILURE() << "connect() speaks HTTP/1.1, which is not what an HTTP/2 column tests: "
+                     "branch on variant().h2 and use h2(), or mark the test n/a there";
   std::unique_ptr<Client> c;
   if (variant().https)
     c = std::make_unique<TlsClient>(port, "localhost", timeout);
@@ -171,9 +181,70 @@ std::unique_ptr<Client> Matrix::connect(Ms timeout) const {
   return c;
 }
 
+H2Options Matrix::h2_options(Ms timeout) const {
+  H2Options options;
+  options.tls = variant().https;
+  options.timeout = timeout;
+  return options;
+}
+
+std::unique_ptr<H2Client> Matrix::h2(Ms timeout) const {
+  std::string error;
+  auto c = H2Client::connect(port, h2_options(timeout), &error);
+  if (!c) ADD_FAILURE() << "no HTTP/2 connection: " << error << "\n" << log();
+  return c;
+}
+
+namespace {
+
+std::string lowercase(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+}  // namespace
+
+std::string Matrix::field_name(const std::string& name) const {
+  return variant().h2 ? lowercase(name) : name;
+}
+
+namespace {
+
+// "Name: value" lines as HTTP/2 fields (lowercase names).
+HeaderList h2_fields(const std::vector<std::string>& lines) {
+  HeaderList fields;
+  for (const std::string& line : lines) {
+    const size_t colon = line.find(':');
+    const size_t value = line.find_first_not_of(' ', colon + 1);
+    fields.emplace_back(lowercase(line.substr(0, colon)),
+                        value == std::string::npos ? std::string() : line.substr(value));
+  }
+  return fields;
+}
+
+}  // namespace
+
+H2Request h2_get(const std::string& path) {
+  return H2Request{.method = "GET", .path = path};
+}
+
+H2Request h2_post(const std::string& path, const std::string& body) {
+  return H2Request{.method = "POST", .path = path, .body = body};
+}
+
 std::optional<Response> Matrix::request(const std::string& method, const std::string& target,
                                         const std::string& body,
                                         const std::vector<std::string>& headers, Ms timeout) const {
+  if (variant().h2) {
+    auto c = h2(timeout);
+    if (!c) return std::nullopt;
+    H2Request req{.method = method, .path = target, .headers = h2_fields(headers), .body = body};
+    if (body.empty() && (method == "POST" || method == "PUT"))
+      req.headers.emplace_back("content-length", "0");
+    H2Response r = c->exchange(req, timeout);
+    if (!r.complete || r.status == 0) return std::nullopt;
+    return r.as_response();
+  }
   auto c = connect(timeout);
   if (!c->connected()) return std::nullopt;
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
@@ -183,6 +254,25 @@ std::optional<Response> Matrix::request(const std::string& method, const std::st
   req += "Connection: close\r\n\r\n" + body;
   if (!c->send(req)) return std::nullopt;
   return c->read_response(method == "HEAD");
+}
+
+KeepAliveLoad::Session Matrix::load_session(const std::string& target) const {
+  if (!variant().h2)
+    return KeepAliveLoad::http1([this] { return connect(10s); },
+                                "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  return [port = port, options = h2_options(10s), target] {
+    // The thread's connection; a new one once the server sent GOAWAY or it ended.
+    auto c = std::make_shared<std::unique_ptr<H2Client>>();
+    return [c, port, options, target]() -> KeepAliveLoad::Outcome {
+      std::string error;
+      if (!*c || (*c)->goaway_received() || (*c)->closed())
+        *c = H2Client::connect(port, options, &error);
+      if (!*c) return {{}, "cannot connect: " + error, false, false};
+      H2Response r = (*c)->exchange(h2_get(target), 10s);
+      if (!r.complete || r.status == 0) return {{}, "no response: " + (*c)->error(), true, false};
+      return {r.as_response(), {}, true, true};
+    };
+  };
 }
 
 void Matrix::stop_server() {

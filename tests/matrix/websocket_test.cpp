@@ -42,6 +42,9 @@ std::optional<Message> read_message(Client& c) {
 }
 
 TEST_P(WebSocket, EchoTextAndLargeBinaryThenClose) {
+  if (variant().h2)
+    GTEST_SKIP() << "n/a: needs RFC 8441 extended CONNECT, which sitehost does not offer; "
+                    "WebSockets stay on HTTP/1.1";
   ASSERT_NO_FATAL_FAILURE(start({.library = "ws_echo"}));
   auto c = connect(20s);
   ASSERT_TRUE(c->connected());

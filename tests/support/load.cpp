@@ -2,8 +2,24 @@
 
 namespace sitehost::test {
 
+KeepAliveLoad::Session KeepAliveLoad::http1(Connect connect, std::string request) {
+  return [connect = std::move(connect), request = std::move(request)] {
+    std::shared_ptr<Client> c = connect();
+    return [c, request]() -> KeepAliveLoad::Outcome {
+      if (!c->connected() || !c->send(request)) return {{}, "cannot connect or send", false, false};
+      auto r = c->read_response();
+      if (!r) return {{}, "no response", true, false};
+      const bool reusable = r->header("Connection") != "close";
+      return {std::move(r), {}, true, reusable};
+    };
+  };
+}
+
 KeepAliveLoad::KeepAliveLoad(Connect connect, std::string request, Check check, int threads)
-    : connect_(std::move(connect)), request_(std::move(request)), check_(std::move(check)) {
+    : KeepAliveLoad(http1(std::move(connect), std::move(request)), std::move(check), threads) {}
+
+KeepAliveLoad::KeepAliveLoad(Session session, Check check, int threads)
+    : session_(std::move(session)), check_(std::move(check)) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -19,23 +35,17 @@ std::string KeepAliveLoad::errors() const {
 }
 
 void KeepAliveLoad::run() {
-  std::unique_ptr<Client> c;
+  Exchange exchange;
   while (!stop_) {
-    if (!c) c = connect_();
-    if (!c->connected() || !c->send(request_)) {
-      fail("cannot connect or send");
-      c.reset();
+    if (!exchange) exchange = session_();
+    Outcome o = exchange();
+    if (o.sent) ++sent_;
+    if (!o.reusable) exchange = nullptr;
+    if (!o.response) {
+      fail(o.error);
       continue;
     }
-    auto r = c->read_response();
-    ++sent_;
-    if (!r) {
-      fail("no response");
-      c.reset();
-      continue;
-    }
-    if (std::string why = check_(*r); !why.empty()) fail(why);
-    if (r->header("Connection") == "close") c.reset();
+    if (std::string why = check_(*o.response); !why.empty()) fail(why);
   }
 }
 
