@@ -17,6 +17,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Sites a and b on https://a.test:443 with the same certificate; site b last, so keys appended to
+// the text are b's.
+constexpr const char* kTwoSitesOnOneHttpsHost = R"(
+[[site]]
+name = "a"
+bindings = ["https://a.test:443"]
+physical_path = "app"
+hosting_model = "inprocess"
+handler = "h"
+certificate = "tls/a.pem"
+private_key = "tls/a.key"
+
+[[site]]
+name = "b"
+bindings = ["https://a.test:443"]
+path = "/b"
+physical_path = "app"
+hosting_model = "inprocess"
+handler = "h"
+certificate = "tls/a.pem"
+private_key = "tls/a.key"
+)";
+
 class ConfigTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -305,26 +328,7 @@ private_key = "tls/a.key"
 }
 
 TEST_F(ConfigTlsTest, SitesSharingAnHttpsHostWithOtherSettingsWarn) {
-  std::string text = R"(
-[[site]]
-name = "a"
-bindings = ["https://a.test:443"]
-physical_path = "app"
-hosting_model = "inprocess"
-handler = "h"
-certificate = "tls/a.pem"
-private_key = "tls/a.key"
-
-[[site]]
-name = "b"
-bindings = ["https://a.test:443"]
-path = "/b"
-physical_path = "app"
-hosting_model = "inprocess"
-handler = "h"
-certificate = "tls/a.pem"
-private_key = "tls/a.key"
-)";
+  const std::string text = kTwoSitesOnOneHttpsHost;
   EXPECT_EQ(ok(text).warnings, std::vector<std::string>{});  // the same settings
   Config c = ok(text + "client_certificate = \"optional\"\nclient_ca_file = \"tls/ca.pem\"\n");
   EXPECT_EQ(c.warnings, std::vector<std::string>{at(
@@ -390,27 +394,7 @@ TEST_F(ConfigTlsTest, Http2KeysWithoutTheirSchemeWarn) {
 
 TEST_F(ConfigTlsTest, SitesSharingAnHttpsHostWithOtherHttp2Warn) {
   // ALPN is decided by the TLS context the host name picks: the first site's.
-  std::string text = R"(
-[[site]]
-name = "a"
-bindings = ["https://a.test:443"]
-physical_path = "app"
-hosting_model = "inprocess"
-handler = "h"
-certificate = "tls/a.pem"
-private_key = "tls/a.key"
-
-[[site]]
-name = "b"
-bindings = ["https://a.test:443"]
-path = "/b"
-physical_path = "app"
-hosting_model = "inprocess"
-handler = "h"
-certificate = "tls/a.pem"
-private_key = "tls/a.key"
-http2 = false
-)";
+  const std::string text = std::string(kTwoSitesOnOneHttpsHost) + "http2 = false\n";
   EXPECT_EQ(ok(text).warnings, std::vector<std::string>{
                                    at(12, "site \"b\".bindings[0]",
                                       "site \"a\" already answers https://a.test:443 with other "

@@ -230,8 +230,8 @@ struct sitehost_server_s {
   sitehost_str_t (*request_method)(const sitehost_request_t* req);
   sitehost_str_t (*request_target)(const sitehost_request_t* req); /* raw, as sent */
   sitehost_str_t (*request_path_base)(const sitehost_request_t* req);
-  sitehost_str_t (*request_path)(const sitehost_request_t* req);     /* raw, starts with '/' */
-  sitehost_str_t (*request_query)(const sitehost_request_t* req);    /* without '?' */
+  sitehost_str_t (*request_path)(const sitehost_request_t* req);  /* raw, starts with '/' */
+  sitehost_str_t (*request_query)(const sitehost_request_t* req); /* without '?' */
   /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2" */
   sitehost_str_t (*request_protocol)(const sitehost_request_t* req);
   int (*request_header)(const sitehost_request_t* req, const char* name, size_t name_len,
