@@ -255,6 +255,50 @@ TEST_F(Http2, TlsOffersH2ByAlpnPerSite) {
   EXPECT_TRUE(v1.headers.starts_with("HTTP/1.1 200")) << v1.headers;
 }
 
+// Over TLS the host decides: a request for a host whose own handshake would not get h2 is 421
+// (the client retries on a new connection); a site that shares its host (and so its TLS
+// context) with an HTTP/2 site is served over HTTP/2, or the client would loop on 421s.
+TEST_F(Http2, TlsRequestForAHostWithoutHttp2Is421) {
+  ProgramResult cert =
+      run_tool(dir_.path(),
+               {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=a.test",
+                "-addext", "subjectAltName=DNS:a.test,DNS:b.test", "-keyout",
+                (dir_ / "key.pem").string(), "-out", (dir_ / "cert.pem").string()},
+               30s);
+  ASSERT_EQ(cert.exit_code, 0) << cert.output;
+  const uint16_t tls_port = free_port();
+  auto on_host = [&](const std::string& name, const std::string& host, const std::string& path,
+                     bool http2) {
+    SiteSpec s = tls_site(name, tls_port, http2);
+    s.bindings = {fmt::format("https://{}:{}", host, tls_port)};
+    s.path = path;
+    return s;
+  };
+  start({}, {on_host("a", "a.test", "/", true), on_host("a-old", "a.test", "/old", false),
+             on_host("b", "b.test", "/", false)});
+  ASSERT_TRUE(server_->wait_listening(tls_port));
+  H2Options tls;
+  tls.tls = true;
+  tls.sni = "a.test";
+  std::string error;
+  auto c = H2Client::connect(tls_port, tls, &error);
+  ASSERT_TRUE(c) << error;
+  H2Request to_a = get("/");
+  to_a.authority = "a.test";
+  EXPECT_EQ(c->exchange(to_a).status, 200);
+  H2Request to_old = get("/old/x");
+  to_old.authority = "a.test";
+  H2Response old = c->exchange(to_old);
+  EXPECT_EQ(old.status, 200);
+  EXPECT_NE(old.body.find("\"site\":\"a-old\""), std::string::npos) << old.body;
+  H2Request to_b = get("/");
+  to_b.authority = "b.test";
+  EXPECT_EQ(c->exchange(to_b).status, 421);
+  tls.sni = "b.test";
+  EXPECT_FALSE(H2Client::connect(tls_port, tls, &error)) << "b.test's handshake offered h2";
+}
+
 TEST_F(Http2, GracefulStopSendsGoawayAndFinishesOpenStreams) {
   start();
   auto c = connect();

@@ -34,6 +34,15 @@ std::string https_location(const SiteConfig& site, const RequestInfo& info) {
   return location;
 }
 
+// HTTP/2 is per site (h2c in plain), over TLS per host: a request is misdirected (421, and the
+// client retries on a new connection) only when a new connection naming its host would not
+// negotiate h2. Sites sharing one host share its TLS context, so asking the site itself could
+// send a client round in 421s for ever (docs/http2.md).
+bool http2_allowed(const SiteConfig& site, const RequestInfo& info, const TlsSession* tls) {
+  if (!tls) return site.h2c;
+  return tls->listener().select(host_without_port(info.host)).settings().http2;
+}
+
 }  // namespace
 
 RouteDecision route_request(Worker& worker, RequestContext& c, uint16_t local_port,
@@ -47,9 +56,7 @@ RouteDecision route_request(Worker& worker, RequestContext& c, uint16_t local_po
   info.path_base = match.path_base;
   info.path = match.path;
   const SiteConfig& site = *c.site_config;
-  // HTTP/2 is per site (http2 over TLS, h2c in plain), the connection per port: a request for a
-  // site that turned it off is misdirected, and the client retries on a new connection.
-  if (http2 && !(tls ? site.http2 : site.h2c))
+  if (http2 && !http2_allowed(site, info, tls))
     return error(421, "this site does not accept HTTP/2 (http2 / h2c is off)");
   if (site.redirect_to_https && !tls)
     return {RouteDecision::Kind::kRedirect, {}, https_location(site, info)};
