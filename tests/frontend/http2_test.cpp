@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "tests/frontend/frontend_fixture.h"
+#include "tests/proxy/proxy_test_util.h"
 #include "tests/support/h2_client.h"
 #include "tests/support/tools.h"
 
@@ -378,6 +379,33 @@ TEST_F(Http2, Http11ReaderThatNeverReadsIsCutAfterSendTimeoutToo) {
   auto other = http_request(port_, "GET", "/");
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 200);
+}
+
+// request_timeout is per stream: the stream whose child answer is late gets 502.3, its neighbour
+// on the same connection its answer, and the connection goes on.
+TEST_F(Http2, OutOfProcessRequestTimeoutIsPerStream) {
+  SiteSpec oop;
+  oop.name = "py";
+  const uint16_t py_port = free_port();
+  oop.bindings = {fmt::format("http://127.0.0.1:{}", py_port)};
+  oop.hosting_model = "outofprocess";
+  oop.keys["process_path"] = toml_string("/usr/bin/python3");
+  oop.keys["arguments"] = fmt::format("[{}]", toml_string((children_dir() / "echo.py").string()));
+  oop.keys["request_timeout"] = "\"1s\"";
+  oop.keys["h2c"] = "true";
+  start({}, {oop});
+  ASSERT_TRUE(server_->wait_listening(py_port));
+  std::string error;
+  auto c = H2Client::connect(py_port, H2Options{}, &error);
+  ASSERT_TRUE(c) << error;
+  ASSERT_EQ(c->exchange(get("/warm-up"), 15s).status, 200) << server_->log();
+  const int32_t late = c->submit(get("/sleep?ms=5000"));
+  const int32_t quick = c->submit(get("/quick"));
+  EXPECT_EQ(c->wait(quick).status, 200);
+  H2Response r = c->wait(late, 4s);
+  EXPECT_EQ(r.status, 502);
+  EXPECT_NE(r.body.find("502.3"), std::string::npos) << r.body;
+  EXPECT_EQ(c->exchange(get("/after")).status, 200);
 }
 
 TEST_F(Http2, OutOfProcessStreamsBecomeHttp11ExchangesOnTheChildPool) {
