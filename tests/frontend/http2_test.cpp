@@ -197,6 +197,39 @@ TEST_F(Http2, LimitsAreStreamErrorsAndTheConnectionGoesOn) {
   EXPECT_FALSE(c->closed());
 }
 
+// RFC 9113 §8.1.1 / §8.2.2: a malformed request is a stream error (RST_STREAM PROTOCOL_ERROR):
+// connection-specific fields, TE other than trailers, a content-length the DATA contradicts. The
+// connection goes on. (Uppercase names cannot be tested with nghttp2 as the client: it lowercases.)
+TEST_F(Http2, MalformedRequestsAreStreamErrors) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  const HeaderList bad_fields[] = {{{"connection", "keep-alive"}},
+                                   {{"transfer-encoding", "chunked"}},
+                                   {{"te", "gzip"}},
+                                   {{"upgrade", "websocket"}}};
+  for (const HeaderList& fields : bad_fields) {
+    H2Request r = get("/echo");
+    r.headers = fields;
+    H2Response answer = c->exchange(r);
+    EXPECT_TRUE(answer.reset) << fields[0].first;
+    EXPECT_EQ(answer.rst_error, static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR)) << fields[0].first;
+  }
+  H2Request te = get("/");
+  te.headers = {{"te", "trailers"}};
+  EXPECT_EQ(c->exchange(te).status, 200);  // the one TE HTTP/2 allows
+  H2Request lying = get("/echo");
+  lying.method = "POST";
+  lying.headers = {{"content-length", "10"}};
+  lying.add_content_length = false;
+  lying.body = "abc";
+  H2Response short_body = c->exchange(lying);
+  EXPECT_TRUE(short_body.reset);
+  EXPECT_NE(short_body.status, 200);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  EXPECT_FALSE(c->closed());
+}
+
 TEST_F(Http2, ContentLengthOverTheSiteLimitIs413) {
   start();
   auto c = connect();
@@ -444,7 +477,7 @@ namespace {
 // h2load (Debian nghttp2-client), a client nobody here wrote: many streams on many connections
 // over h2c and TLS, for a duration, so its connections close with streams in flight (that once
 // left a closed connection's deadline armed). Every request must succeed and the server live on.
-TEST_F(Http2, H2loadManyStreamsOverH2cAndTls) {
+TEST_F(Http2, H2loadAndNghttpOverH2cAndTls) {
   const std::filesystem::path h2load = "/usr/bin/h2load";
   if (!std::filesystem::exists(h2load)) GTEST_SKIP() << "h2load (nghttp2-client) is not installed";
   ASSERT_TRUE(make_certificate());
@@ -462,6 +495,13 @@ TEST_F(Http2, H2loadManyStreamsOverH2cAndTls) {
     EXPECT_NE(r.output.find(" 0 failed, 0 errored, 0 timeout"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("status codes: 0 2xx"), std::string::npos) << r.output;
   }
+  // nghttp (nghttp2-client) over h2c: our SETTINGS and a 200.
+  ProgramResult nghttp = run_tool(
+      dir_.path(), {"/usr/bin/nghttp", "-nv", fmt::format("http://127.0.0.1:{}/", port_)}, 30s);
+  EXPECT_EQ(nghttp.exit_code, 0) << nghttp.output;
+  EXPECT_NE(nghttp.output.find("SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100"), std::string::npos)
+      << nghttp.output;
+  EXPECT_NE(nghttp.output.find(":status: 200"), std::string::npos) << nghttp.output;
   auto c = connect();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->exchange(get("/")).status, 200);
