@@ -82,7 +82,7 @@ H2Request get(const std::string& path) {
 }
 
 TEST_F(Http2, H2cServesTheAppWhichSeesHttp2) {
-  start();
+  start({{"health", "\"/healthz\""}});
   auto c = connect();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->peer_setting(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS), 100u);
@@ -104,6 +104,10 @@ TEST_F(Http2, H2cServesTheAppWhichSeesHttp2) {
   H2Response h = c->exchange(head);
   EXPECT_EQ(h.status, 200);
   EXPECT_TRUE(h.body.empty());
+  H2Response health = c->exchange(get("/healthz"));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ready\n");
+  EXPECT_FALSE(health.reset);
   // HTTP/1.1 on the same address still works: the first bytes decide.
   auto one = http_request(port_, "GET", "/");
   ASSERT_TRUE(one);

@@ -123,7 +123,7 @@ HttpError Http2Stream::fill_request_info() {
   i.has_body = !end_received_;
   // Without a length the body's end is END_STREAM; towards HTTP/1.1 peers it is chunked.
   i.chunked = i.has_body && !i.content_length;
-  i.expect_continue = false;  // nothing to wait for: the window says how much may come
+  i.expect_continue = false;  // the 100 goes out when the site starts reading (read_body)
   i.is_head = i.method == "HEAD";
   Connection& conn = session_.connection();
   i.tls = conn.tls_session() != nullptr;
@@ -140,7 +140,8 @@ void Http2Stream::headers_done(bool end_stream) {
   end_received_ = end_stream;
   request_seen_ = true;
   if (const HttpError error = fill_request_info(); error.status != 0) {
-    session_.worker().log().info("{} -: {}", error.status, error.detail);
+    session_.worker().log().info("{} {}: {}", error.status,
+                                 ctx_->info.target.empty() ? "-" : ctx_->info.target, error.detail);
     answer_own(error);
     return;
   }
@@ -157,7 +158,7 @@ void Http2Stream::dispatch() {
       c.dispatched = true;
       fill_health_answer(worker, c);
       c.finished = true;
-      submit_head(!c.info.is_head);
+      send_own_body();
       return;
     case RouteDecision::Kind::kError:
       worker.log().info("{} {}: {}", d.error.status, c.info.target, d.error.detail);

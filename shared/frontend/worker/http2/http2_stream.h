@@ -83,6 +83,7 @@ class Http2Stream final : public Exchange {
   HttpError fill_request_info();  // status 0, or why the request is malformed
   void dispatch();
   void answer_own(const HttpError& error);  // an error page of the front end's own
+  void send_own_body();
   void submit_head(bool with_body);
   void send_continue();  // the 100 an `expect: 100-continue` waits for
   void complete_later(WriteDone done, int status);

@@ -188,13 +188,19 @@ void Http2Stream::finish() {
 void Http2Stream::answer_own(const HttpError& error) {
   RequestContext& c = *ctx_;
   fill_error_page(session_.worker(), c, error);
+  if (!c.dispatched) c.finished = true;
+  send_own_body();
+}
+
+// An answer of the front end's own (an error page, the health answer): c.error_body is the body.
+void Http2Stream::send_own_body() {
+  RequestContext& c = *ctx_;
   own_answer_ = true;
   if (!c.info.is_head) {
     out_.push_back({c.error_body, {}});
     out_bytes_ += c.error_body.size();
     c.body_sent = c.error_body.size();
   }
-  if (!c.dispatched) c.finished = true;
   submit_head(!c.info.is_head);
 }
 
