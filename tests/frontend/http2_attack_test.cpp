@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/frontend/metrics_text.h"
 #include "tests/support/h2_hostile.h"
 #include "tests/support/harness.h"
 #include "tests/support/site_config.h"
@@ -69,11 +70,14 @@ class Http2Attack : public ::testing::Test {
   void expect_http11_served();
   void expect_https11_served();  // HTTP/1.1 over TLS (ALPN http/1.1) on tls_port
   void expect_memory_bounded(const std::string& json);
+  // Waits (bounded) until the /metrics series `series` is at least `least`; its last value.
+  double wait_metric_at_least(const std::string& series, double least);
 
   TempDir dir;
   uint16_t port = 0;
   uint16_t tls_port = 0;
   std::unique_ptr<Sitehost> server;
+  std::filesystem::path admin_socket;
   long rss_before_kib = 0;
   long peak_before_kib = 0;
 };
@@ -91,6 +95,8 @@ void Http2Attack::start(const ServerKeys& server_keys, bool tls) {
   port = free_port();
   ConfigBuilder b(dir, port);
   for (const auto& [k, v] : server_keys) b.server(k, v);
+  admin_socket = dir.path() / "admin.sock";
+  b.server("admin", toml_string(admin_socket.string()));
   std::optional<CertificateFiles> cert;
   if (tls) {
     std::string error;
@@ -158,6 +164,15 @@ void Http2Attack::expect_memory_bounded(const std::string& json) {
       << json;
 }
 
+double Http2Attack::wait_metric_at_least(const std::string& series, double least) {
+  double value = -1;
+  wait_until([&] {
+    value = metric(admin_exchange(admin_socket, "GET", "/metrics"), series);
+    return value >= least;
+  });
+  return value;
+}
+
 H2AttackReport Http2Attack::attack(const std::string& name, std::vector<std::string> args,
                                    int seconds, bool tls) {
   args.insert(args.end(), {"--seconds", std::to_string(seconds)});
@@ -190,6 +205,9 @@ H2AttackReport Http2Attack::attack(const std::string& name, std::vector<std::str
   return report;
 }
 
+constexpr const char* kGoawayCalm =
+    "sitehost_http2_goaway_sent_total{reason=\"enhance_your_calm\"}";
+
 // The server ended the connection with a GOAWAY naming one of `errors`.
 void expect_goaway(const H2AttackReport& r, const std::vector<std::string>& errors) {
   EXPECT_TRUE(r.server_closed()) << r.json;
@@ -203,12 +221,16 @@ TEST_F(Http2Attack, RapidResetEndsTheConnection) {
   auto r = attack("rapid_reset", {"--count", "20000"}, 6);
   expect_goaway(r, {"ENHANCE_YOUR_CALM", "PROTOCOL_ERROR"});
   EXPECT_LT(r.number("streams_opened").value_or(0), 20000) << "every stream went through";
+  // The defence that fired shows in /metrics.
+  EXPECT_GE(wait_metric_at_least(kGoawayCalm, 1), 1) << r.json;
+  EXPECT_GE(wait_metric_at_least("sitehost_http2_streams_reset_by_client_total", 100), 100);
 }
 
 TEST_F(Http2Attack, RapidResetOverTlsEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start({}, true));
   auto r = attack("rapid_reset", {"--count", "20000"}, 6, true);
   expect_goaway(r, {"ENHANCE_YOUR_CALM", "PROTOCOL_ERROR"});
+  EXPECT_GE(wait_metric_at_least(kGoawayCalm, 1), 1) << r.json;
 }
 
 TEST_F(Http2Attack, ContinuationFloodEndsTheConnection) {
@@ -245,7 +267,7 @@ TEST_F(Http2Attack, HpackBombIsRefused) {
 // A flood the server answers at the pace it arrives is absorbed by the socket buffers; 2 million
 // frames (or 6 s) make its own output queue grow unless it stops them. The client never reads,
 // so the GOAWAY may be lost behind the unread ACKs when the server resets the connection: when
-// one arrives it must say ENHANCE_YOUR_CALM.
+// one arrives it must say ENHANCE_YOUR_CALM. The metric counts the defence either way.
 void expect_flood_ended(const H2AttackReport& r) {
   EXPECT_TRUE(r.server_closed()) << r.json;
   if (!r.goaway_error().empty()) {
@@ -256,11 +278,13 @@ void expect_flood_ended(const H2AttackReport& r) {
 TEST_F(Http2Attack, SettingsFloodEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   expect_flood_ended(attack("settings_flood", {"--count", "2000000"}, 6));
+  EXPECT_GE(wait_metric_at_least(kGoawayCalm, 1), 1);  // counted even when the frame was lost
 }
 
 TEST_F(Http2Attack, PingFloodEndsTheConnection) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   expect_flood_ended(attack("ping_flood", {"--count", "2000000"}, 6));
+  EXPECT_GE(wait_metric_at_least(kGoawayCalm, 1), 1);  // counted even when the frame was lost
 }
 
 TEST_F(Http2Attack, ZeroWindowIsClosedAfterSendTimeout) {
@@ -300,6 +324,26 @@ TEST_F(Http2Attack, IdleConnectionIsClosedAfterHeaderTimeout) {
   EXPECT_TRUE(r.server_closed()) << r.json;
   EXPECT_GE(r.number("closed_after").value_or(0), 0.5) << r.json;
   EXPECT_LE(r.number("closed_after").value_or(99), 4) << r.json;
+}
+
+// RFC 9113 §8.2.1, §8.3: uppercase field names, a pseudo-header after a regular field and an
+// empty :path make a request malformed. Each such stream is refused (RST_STREAM PROTOCOL_ERROR,
+// or a 400 on the stream) and the connection goes on serving the next stream. The client sends
+// the fields as written (python-h2 without validation or normalisation; nghttp2 as a client
+// would lowercase them).
+TEST_F(Http2Attack, MalformedFieldsAreStreamErrors) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  auto r = attack("malformed_fields", {}, 5);
+  for (const char* name :
+       {"uppercase_content_type", "uppercase_x_foo", "pseudo_after_regular", "empty_path"}) {
+    const std::string verdict = r.text("cases", name);
+    EXPECT_TRUE(verdict == "rst:PROTOCOL_ERROR" || verdict == "status:400")
+        << name << ": \"" << verdict << "\"\n"
+        << r.json;
+  }
+  EXPECT_EQ(r.text("cases", "valid"), "status:200") << r.json;
+  EXPECT_FALSE(r.server_closed()) << r.json;
+  EXPECT_EQ(r.goaway_error(), "") << r.json;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "tests/frontend/frontend_fixture.h"
+#include "tests/frontend/metrics_text.h"
 #include "tests/proxy/proxy_test_util.h"
 #include "tests/support/h2_client.h"
 #include "tests/support/tools.h"
@@ -509,6 +510,88 @@ TEST_F(Http2, H2loadAndNghttpOverH2cAndTls) {
   auto c = connect();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->exchange(get("/")).status, 200);
+}
+
+// The per-protocol and HTTP/2 series of /metrics (docs/operations.md) count what clients did:
+// requests by protocol, HTTP/2 connections by mode and open now, streams, client resets, and
+// GOAWAYs by reason (one nghttp2 sends on its own for a protocol error, one of a reload).
+TEST_F(Http2, MetricsCountProtocolsConnectionsStreamsAndGoaways) {
+  ASSERT_TRUE(make_certificate());
+  const uint16_t tls_port = free_port();
+  const std::filesystem::path admin = dir_ / "admin.sock";
+  start({{"admin", toml_string(admin.string())}}, {tls_site("tls", tls_port, true)});
+  ASSERT_TRUE(server_->wait_listening(tls_port));
+  std::string m;
+  auto read_metrics = [&] { return m = admin_exchange(admin, "GET", "/metrics"); };
+  ASSERT_TRUE(wait_until([&] {
+    return metric(read_metrics(), "sitehost_http2_streams_total") == 0;
+  })) << m
+      << server_->log();
+
+  // HTTP/1.1, HTTP/1.0 and a request line that cannot be read.
+  ASSERT_EQ(http_request(port_, "GET", "/")->status, 200);
+  Client ten(port_);
+  ASSERT_TRUE(ten.send("GET / HTTP/1.0\r\nHost: x\r\n\r\n"));
+  ASSERT_EQ(ten.read_response()->status, 200);
+  Client junk(port_);
+  ASSERT_TRUE(junk.send("\x01junk\r\n\r\n"));
+  ASSERT_EQ(junk.read_response()->status, 400);
+
+  // h2c: two answered streams, one the client resets, one more after it; h2 (TLS): one stream
+  // from our client, one from curl.
+  auto c = connect();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  H2Request post = get("/echo");
+  post.method = "POST";
+  post.stream_body = true;
+  const int32_t reset = c->submit(post);
+  ASSERT_GT(reset, 0);
+  ASSERT_TRUE(c->rst(reset));
+  EXPECT_EQ(c->exchange(get("/")).status, 200);
+  H2Options tls;
+  tls.tls = true;
+  std::string error;
+  auto t = H2Client::connect(tls_port, tls, &error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_EQ(t->exchange(get("/")).status, 200);
+  CurlResult curl =
+      run_curl(dir_.path(), {"-k", "--http2"}, fmt::format("https://127.0.0.1:{}/", tls_port));
+  EXPECT_TRUE(curl.headers.starts_with("HTTP/2 200")) << curl.headers;
+
+  const std::string by = "sitehost_requests_by_protocol_total{protocol=";
+  EXPECT_TRUE(wait_until([&] {
+    read_metrics();
+    return metric(m, by + "\"HTTP/2\"}") == 6 && metric(m, by + "\"HTTP/1.1\"}") == 1 &&
+           metric(m, by + "\"HTTP/1.0\"}") == 1 && metric(m, by + "\"-\"}") == 1 &&
+           metric(m, "sitehost_http2_connections_open") == 2;
+  })) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_connections_total{mode=\"h2c\"}"), 1) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_connections_total{mode=\"h2\"}"), 2) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_streams_total"), 6) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_streams_reset_by_client_total"), 1) << m;
+  for (const char* reason : {"graceful", "enhance_your_calm", "protocol_error", "other"})
+    EXPECT_EQ(metric(m, fmt::format("sitehost_http2_goaway_sent_total{{reason=\"{}\"}}", reason)),
+              0)
+        << m;
+
+  // A DATA frame on stream 0 is a connection error nghttp2 finds itself: GOAWAY PROTOCOL_ERROR.
+  ASSERT_TRUE(c->send_raw(std::string(9, '\0')));
+  ASSERT_TRUE(c->wait_goaway());
+  EXPECT_EQ(c->goaway_error(), static_cast<uint32_t>(NGHTTP2_PROTOCOL_ERROR));
+  EXPECT_TRUE(c->wait_closed());
+  // A reload ends the TLS connection gracefully.
+  ASSERT_EQ(::kill(server_->process().pid(), SIGHUP), 0);
+  ASSERT_TRUE(t->wait_goaway(10s)) << server_->log();
+  EXPECT_TRUE(t->wait_closed(10s));
+  EXPECT_TRUE(wait_until([&] {
+    read_metrics();
+    return metric(m, "sitehost_http2_connections_open") == 0;
+  })) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_goaway_sent_total{reason=\"protocol_error\"}"), 1) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_goaway_sent_total{reason=\"graceful\"}"), 1) << m;
+  EXPECT_EQ(metric(m, "sitehost_http2_goaway_sent_total{reason=\"enhance_your_calm\"}"), 0) << m;
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ Attacks (each bounded in count and time; it stops by itself):
   too_many_streams    more streams than the server's SETTINGS_MAX_CONCURRENT_STREAMS (POST
                       headers without END_STREAM), left open
   idle                the preface and SETTINGS (and the ACK of the server's), then nothing
+  malformed_fields    one stream per malformed request header block, each waited for (RFC 9113
+                      section 8.2.1, 8.3): uppercase field names (Content-Type, X-Foo), a
+                      pseudo-header after a regular field, an empty :path; then a valid GET on
+                      the same connection. Sent as written: h2 neither validates nor lowercases
 
 --seconds bounds the attack phase (for zero_window, slow_read and idle: how long the connection
 is held); --wait bounds the time spent afterwards waiting for the server's verdict (close,
@@ -32,7 +36,8 @@ start of the attack, after the handshake, to when the close was seen; null when 
 goaway ({error, last_stream_id, debug, after} or null), rst_streams_received, rst_errors
 ({name: count}), first_rst_after, statuses ({status: count}), streams_opened,
 streams_answered (a final status or an RST_STREAM), server_settings, bytes_sent, bytes_received,
-seconds, error. Exit 0 when the run completed, whatever the server did; 2 on usage or connection
+seconds, error; malformed_fields adds cases ({case: verdict}, the verdict "rst:ERROR_NAME",
+"status:NNN" or "none" when the stream got no answer within --seconds). Exit 0 when the run completed, whatever the server did; 2 on usage or connection
 errors (the server did not speak HTTP/2: no SETTINGS after the preface).
 """
 
@@ -61,10 +66,10 @@ OUT_HIGH_WATER = 256 * 1024  # unsent bytes kept before send() waits for the soc
 
 DEFAULT_SECONDS = {"rapid_reset": 10, "continuation_flood": 10, "hpack_bomb": 10,
                    "settings_flood": 10, "ping_flood": 10, "zero_window": 10, "slow_read": 10,
-                   "too_many_streams": 5, "idle": 10}
+                   "too_many_streams": 5, "idle": 10, "malformed_fields": 5}
 DEFAULT_COUNT = {"rapid_reset": 10000, "continuation_flood": 100000, "hpack_bomb": 50,
                  "settings_flood": 2000000, "ping_flood": 2000000, "zero_window": 1,
-                 "slow_read": 10, "too_many_streams": 0, "idle": 0}
+                 "slow_read": 10, "too_many_streams": 0, "idle": 0, "malformed_fields": 0}
 
 
 class UsageOrConnectionError(Exception):
@@ -102,6 +107,7 @@ class Peer:
         self.rst_errors = {}
         self.statuses = {}
         self.answered = set()  # streams with a final status or an RST_STREAM
+        self.verdicts = {}  # stream id: "rst:ERROR_NAME" or "status:NNN", the first that came
         self.server_settings = None
         self.decoder = hpack.Decoder()
         self.decoder.max_header_list_size = 1 << 24
@@ -251,6 +257,7 @@ class Peer:
             if self.first_rst_at is None:
                 self.first_rst_at = time.monotonic()
             self.answered.add(sid)
+            self.verdicts.setdefault(sid, "rst:" + name)
         elif ftype in (HEADERS, PUSH_PROMISE):
             body = payload
             if flags & PADDED and body:
@@ -281,6 +288,7 @@ class Peer:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if not status.startswith("1"):
                 self.answered.add(sid)
+                self.verdicts.setdefault(sid, "status:" + status)
 
 
 class Attack:
@@ -465,6 +473,31 @@ class Attack:
     def idle(self):
         self.handshake(self.h2conn())
         self.peer.pump_until(lambda: False, self.attack_deadline())
+
+    def malformed_fields(self):
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding=None, validate_outbound_headers=False,
+            normalize_outbound_headers=False))
+        conn.initiate_connection()
+        self.handshake(conn)
+        good = self.request_headers()  # the pseudo-headers, then user-agent
+        cases = [
+            ("uppercase_content_type", good + [("Content-Type", "text/plain")]),
+            ("uppercase_x_foo", good + [("X-Foo", "1")]),
+            ("pseudo_after_regular", [f for f in good if f[0] != ":path"] +
+             [(":path", self.args.path)]),
+            ("empty_path", [(k, "" if k == ":path" else v) for k, v in good]),
+            ("valid", good),
+        ]
+        end = self.attack_deadline()
+        verdicts = {}
+        for name, headers in cases:
+            sid = self.next_stream(conn)
+            conn.send_headers(sid, headers, end_stream=True)
+            self.peer.send(conn.data_to_send(), deadline=end)
+            self.peer.pump_until(lambda: sid in self.peer.verdicts, end)
+            verdicts[name] = self.peer.verdicts.get(sid, "none")
+        self.extra = {"cases": verdicts}
 
     # --- report -----------------------------------------------------------------------------
     def run(self):

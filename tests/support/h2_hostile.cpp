@@ -86,6 +86,14 @@ long H2AttackReport::count(const std::string& object, const std::string& key) co
   return std::strtol(json.c_str() + at, nullptr, 10);
 }
 
+std::string H2AttackReport::text(const std::string& object, const std::string& key) const {
+  size_t begin = value_at(json, object);
+  if (begin == std::string::npos || json[begin] != '{') return "";
+  size_t at = value_at(json, key, begin);
+  if (at == std::string::npos || at > json.find('}', begin) || json[at] != '"') return "";
+  return json.substr(at + 1, json.find('"', at + 1) - at - 1);
+}
+
 std::string H2AttackReport::error() const {
   // The top-level "error" comes after the goaway's (and no extra key is named error).
   size_t at = json.rfind("\"error\": ");

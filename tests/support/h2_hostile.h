@@ -27,6 +27,8 @@ struct H2AttackReport {
   std::optional<double> goaway_after() const;
   // A count inside one of the report's objects: rst_errors, statuses, server_settings.
   long count(const std::string& object, const std::string& key) const;
+  // A string inside one of the report's flat objects (malformed_fields' cases); "" when absent.
+  std::string text(const std::string& object, const std::string& key) const;
   std::string error() const;  // the script's own error, "" when null
 };
 

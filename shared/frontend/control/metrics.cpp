@@ -15,10 +15,21 @@ Metrics::Metrics(size_t loops)
       loop_count_(loops),
       unrouted_("-", "-", loops) {}
 
+namespace {
+
+RequestProtocol protocol_of(const RequestContext& c) {
+  if (c.info.http_major == 2) return kHttp2;  // set when the stream begins (Http2Stream::begin)
+  if (!c.dispatched && c.info.method.empty()) return kNoRequestLine;
+  return c.info.http_minor == 0 ? kHttp10 : kHttp11;
+}
+
+}  // namespace
+
 void Metrics::exchange_done(const RequestContext& c, unsigned loop) {
   // (in_flight is counted by the worker: Worker::begin_routed / return_context.)
   SiteLoopCounters& m = (c.metrics ? *c.metrics : unrouted_).loop(loop);
   loops_[loop].requests.add();
+  loops_[loop].requests_by_protocol[protocol_of(c)].add();
   int cls = c.status / 100;
   cls = cls < 1 ? 1 : cls > 5 ? 5 : cls;
   m.responses[static_cast<size_t>(cls - 1)].add();
@@ -179,7 +190,54 @@ std::string Metrics::render(const std::vector<const SiteMetrics*>& configured) c
          "Requests answered by the health endpoint (also counted in sitehost_requests_total "
          "under site \"-\").");
   fmt::format_to(it, "sitehost_health_requests_total {}\n", health);
+  render_protocols(out);
   return out;
+}
+
+void Metrics::render_protocols(std::string& out) const {
+  std::array<uint64_t, kRequestProtocols> requests{};
+  std::array<uint64_t, kHttp2Modes> connections{};
+  std::array<uint64_t, kGoawayReasons> goaways{};
+  int64_t open = 0;
+  uint64_t streams = 0, resets = 0;
+  for (size_t i = 0; i < loop_count_; ++i) {
+    const LoopMetrics& l = loops_[i];
+    for (size_t p = 0; p < requests.size(); ++p) requests[p] += l.requests_by_protocol[p].get();
+    for (size_t m = 0; m < connections.size(); ++m) connections[m] += l.http2_connections[m].get();
+    for (size_t r = 0; r < goaways.size(); ++r) goaways[r] += l.http2_goaways[r].get();
+    open += l.http2_connections_open.get();
+    streams += l.http2_streams.get();
+    resets += l.http2_streams_reset_by_client.get();
+  }
+  auto it = std::back_inserter(out);
+  header(out, "sitehost_requests_by_protocol_total", "counter",
+         "Responses sent, by the request's protocol (protocol \"-\": no request line was read); "
+         "the same exchanges as sitehost_requests_total.");
+  static constexpr const char* kProtocols[] = {"-", "HTTP/1.0", "HTTP/1.1", "HTTP/2"};
+  for (size_t p = 0; p < requests.size(); ++p)
+    fmt::format_to(it, "sitehost_requests_by_protocol_total{{protocol=\"{}\"}} {}\n", kProtocols[p],
+                   requests[p]);
+  header(out, "sitehost_http2_connections_total", "counter",
+         "Client connections that chose HTTP/2, by mode (h2: TLS with ALPN h2; h2c: cleartext).");
+  fmt::format_to(it, "sitehost_http2_connections_total{{mode=\"h2\"}} {}\n",
+                 connections[kHttp2Tls]);
+  fmt::format_to(it, "sitehost_http2_connections_total{{mode=\"h2c\"}} {}\n",
+                 connections[kHttp2Cleartext]);
+  header(out, "sitehost_http2_connections_open", "gauge", "HTTP/2 client connections open now.");
+  fmt::format_to(it, "sitehost_http2_connections_open {}\n", open);
+  header(out, "sitehost_http2_streams_total", "counter",
+         "HTTP/2 request streams opened by clients (malformed and reset ones included).");
+  fmt::format_to(it, "sitehost_http2_streams_total {}\n", streams);
+  header(out, "sitehost_http2_streams_reset_by_client_total", "counter",
+         "RST_STREAM frames received from HTTP/2 clients.");
+  fmt::format_to(it, "sitehost_http2_streams_reset_by_client_total {}\n", resets);
+  header(out, "sitehost_http2_goaway_sent_total", "counter",
+         "GOAWAY frames the server queued, by reason (enhance_your_calm: a flood defence fired).");
+  static constexpr const char* kReasons[] = {"graceful", "enhance_your_calm", "protocol_error",
+                                             "other"};
+  for (size_t r = 0; r < goaways.size(); ++r)
+    fmt::format_to(it, "sitehost_http2_goaway_sent_total{{reason=\"{}\"}} {}\n", kReasons[r],
+                   goaways[r]);
 }
 
 }  // namespace sitehost

@@ -5,6 +5,7 @@
 // thread sums them when /metrics or /status is read.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,20 @@
 namespace sitehost {
 
 struct RequestContext;
+
+// sitehost_requests_by_protocol_total's label values, by the request's protocol; kNoRequestLine:
+// answers to requests whose request line could not be read (a 400 or 408 before it ended).
+enum RequestProtocol : size_t { kNoRequestLine, kHttp10, kHttp11, kHttp2, kRequestProtocols };
+// How a connection came to speak HTTP/2: TLS with ALPN "h2", or cleartext h2c (prior knowledge).
+enum Http2Mode : size_t { kHttp2Tls, kHttp2Cleartext, kHttp2Modes };
+// sitehost_http2_goaway_sent_total's reasons, by the GOAWAY's error code (RFC 9113 §7).
+enum GoawayReason : size_t {
+  kGoawayGraceful,         // NO_ERROR: stop, reload, idle keepalive_timeout
+  kGoawayEnhanceYourCalm,  // a flood defence fired
+  kGoawayProtocolError,    // the client broke the protocol (or header_timeout passed)
+  kGoawayOther,            // COMPRESSION_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, ...
+  kGoawayReasons
+};
 
 // One event loop's front-end counters (written by that loop only; see loop_counter.h).
 struct alignas(kCacheLine) LoopMetrics {
@@ -32,6 +47,14 @@ struct alignas(kCacheLine) LoopMetrics {
   LoopCounter tls_handshakes_incomplete;
   LoopCounter tls_errors;
   LoopCounter health_requests;  // answered by the health endpoint (`[server] health`)
+  std::array<LoopCounter, kRequestProtocols> requests_by_protocol;  // exchanges ended, by protocol
+  // HTTP/2 (docs/http2.md): connections that chose it, by mode, and those open now; request
+  // streams opened; RST_STREAMs the client sent; GOAWAYs the server decided to send, by reason.
+  std::array<LoopCounter, kHttp2Modes> http2_connections;
+  LoopGauge http2_connections_open;
+  LoopCounter http2_streams;
+  LoopCounter http2_streams_reset_by_client;
+  std::array<LoopCounter, kGoawayReasons> http2_goaways;
 };
 
 // The registry of sites' counters (shared/site/metrics.h) plus the front end's own counters.
@@ -57,6 +80,9 @@ class Metrics : public SiteMetricsRegistry {
   std::string render(const std::vector<const SiteMetrics*>& sites) const;
 
  private:
+  // The per-protocol and HTTP/2 series (appended to `out`).
+  void render_protocols(std::string& out) const;
+
   std::unique_ptr<LoopMetrics[]> loops_;
   size_t loop_count_;
   SiteMetrics unrouted_;

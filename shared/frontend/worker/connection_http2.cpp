@@ -33,6 +33,7 @@ void Connection::process_http2() {
       begin_close();
       return;
     }
+    worker_.counters().http2_connections[tls_ ? kHttp2Tls : kHttp2Cleartext].add();
   }
   for (;;) {
     if (len_ > parsed_) {

@@ -43,9 +43,13 @@ Http2Session::Http2Session(Connection& connection, Worker& worker)
       control_frames_(kControlBurst, kControlRate),
       resets_(2 * worker.config().http2_max_concurrent_streams,
               worker.config().http2_max_concurrent_streams),
-      max_streams_(worker.config().http2_max_concurrent_streams) {}
+      goaways_(worker.counters()),
+      max_streams_(worker.config().http2_max_concurrent_streams) {
+  worker_.counters().http2_connections_open.add();
+}
 
 Http2Session::~Http2Session() {
+  worker_.counters().http2_connections_open.sub();
   for (auto& s : streams_)
     if (auto ctx = s->release_context()) worker_.return_context(std::move(ctx));
   if (session_) nghttp2_session_del(session_);
@@ -106,7 +110,7 @@ bool Http2Session::receive(const char* data, size_t size) {
 void Http2Session::terminate(uint32_t error_code, const char* why) {
   if (why) worker_.log().info("http2: closing connection: {}", why);
   if (failed_) return;
-  nghttp2_session_terminate_session(session_, error_code);
+  goaways_.terminate(session_, error_code);
   // nghttp2 keeps a stream it has not finished (a header block cut short) after the GOAWAY: the
   // connection is over, so every exchange ends now; the GOAWAY is flushed before the close.
   abort_all();
@@ -163,9 +167,7 @@ void Http2Session::recycle_done_streams() {
 void Http2Session::shutdown_gracefully() {
   if (going_away_ || failed_) return;
   going_away_ = true;
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                        nullptr, 0);
+  goaways_.graceful(session_);
   schedule();
 }
 
@@ -240,6 +242,7 @@ int Http2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
   nghttp2_session_set_stream_user_data(s.session_, frame->hd.stream_id, stream.get());
   s.streams_.push_back(std::move(stream));
   s.any_request_ = true;
+  s.worker_.counters().http2_streams.add();
   s.connection_.update_deadline();
   return 0;
 }
@@ -284,6 +287,7 @@ int Http2Session::frame_received(const nghttp2_frame& frame) {
         if (Http2Stream* st = stream(frame.hd.stream_id)) st->body_end();
       return 0;
     case NGHTTP2_RST_STREAM:
+      worker_.counters().http2_streams_reset_by_client.add();
       if (!resets_.spend(now)) break;
       return 0;
     case NGHTTP2_SETTINGS:
@@ -321,6 +325,7 @@ int Http2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t 
 
 int Http2Session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   Http2Session& s = self(user);
+  if (frame->hd.type == NGHTTP2_GOAWAY) s.goaways_.sent(frame->goaway.error_code);
   if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
     if (Http2Stream* st = s.stream(frame->hd.stream_id)) st->response_sent();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "shared/frontend/worker/http2/frame_budget.h"
+#include "shared/frontend/worker/http2/goaway_counter.h"
 #include "shared/frontend/worker/http2/http2_stream.h"
 
 namespace sitehost {
@@ -83,6 +84,7 @@ class Http2Session {
   std::string out_;                                    // frames not yet handed to the socket
   FrameBudget control_frames_;
   FrameBudget resets_;
+  GoawayCounter goaways_;
   uint32_t max_streams_;
   bool header_block_open_ = false;  // a HEADERS frame waits for its CONTINUATIONs
   bool any_request_ = false;

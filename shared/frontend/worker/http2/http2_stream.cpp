@@ -28,6 +28,10 @@ void Http2Stream::begin(int32_t id, std::unique_ptr<RequestContext> ctx) {
   ctx_ = std::move(ctx);
   ctx_->reset();
   ctx_->started = std::chrono::steady_clock::now();
+  // Before any check: an answer the front end gives the stream is an HTTP/2 exchange too (the
+  // access log line, sitehost_requests_by_protocol_total).
+  ctx_->info.http_major = 2;
+  ctx_->info.http_minor = 0;
   fields_.clear();
   field_index_.clear();
   headers_.clear();
@@ -118,8 +122,6 @@ HttpError Http2Stream::fill_request_info() {
     if (!http::parse_content_length(*length, &n)) return {400, 0, "invalid content-length"};
     i.content_length = n;
   }
-  i.http_major = 2;
-  i.http_minor = 0;
   i.has_body = !end_received_;
   // Without a length the body's end is END_STREAM; towards HTTP/1.1 peers it is chunked.
   i.chunked = i.has_body && !i.content_length;
