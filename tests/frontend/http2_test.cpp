@@ -204,7 +204,8 @@ TEST_F(Http2, LimitsAreStreamErrorsAndTheConnectionGoesOn) {
 
 // RFC 9113 §8.1.1 / §8.2.2: a malformed request is a stream error (RST_STREAM PROTOCOL_ERROR):
 // connection-specific fields, TE other than trailers, a content-length the DATA contradicts. The
-// connection goes on. (Uppercase names cannot be tested with nghttp2 as the client: it lowercases.)
+// connection goes on. (Uppercase names, pseudo-headers out of order and an empty :path need a
+// client that sends them as written: Http2Attack.MalformedFieldsAreStreamErrors.)
 TEST_F(Http2, MalformedRequestsAreStreamErrors) {
   start();
   auto c = connect();
