@@ -35,6 +35,8 @@ pkg-config file to build handler libraries.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_STRIP_FILES ON)
+# And without the compiler's .comment and .note sections (dh_strip's extra step).
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/debian/strip_notes.cmake)
 
 # Control files: the config is a conffile (dpkg keeps the admin's edits on upgrades), and the
 # maintainer scripts do what dh_installsystemd and adduser calls would in a debian/ build.
@@ -53,6 +55,11 @@ add_custom_target(sitehost_changelog ALL
   DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.Debian.gz)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.Debian.gz
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The license in Debian's machine-readable format (DEP-5), where Debian keeps every package's, and
+# lintian's overrides: the tags left on purpose, each with its reason (docs/install.md, "lintian").
+install(FILES debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES debian/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+  RENAME sitehost)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${conffiles}
   ${CMAKE_CURRENT_SOURCE_DIR}/debian/postinst ${CMAKE_CURRENT_SOURCE_DIR}/debian/prerm
   ${CMAKE_CURRENT_SOURCE_DIR}/debian/postrm)

@@ -49,6 +49,7 @@ echo "package test: $deb"
 
 # --- the package as a file -------------------------------------------------------------------
 . "$here/static_checks.sh"
+. "$here/hardening_checks.sh"
 
 # --- installed or unpacked -------------------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && ! dpkg-query -W sitehost >/dev/null 2>&1; then

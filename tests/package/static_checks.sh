@@ -24,6 +24,7 @@ for path in ./usr/bin/sitehost ./usr/bin/sitehost-app ./usr/libexec/sitehost/sit
   ./usr/lib/systemd/system/sitehost.service ./usr/lib/systemd/system/sitehost.socket \
   ./usr/share/man/man8/sitehost.8.gz ./usr/share/man/man8/sitehost-app.8.gz \
   ./usr/share/man/man5/sitehost.toml.5.gz ./usr/share/doc/sitehost/changelog.Debian.gz \
+  ./usr/share/doc/sitehost/copyright ./usr/share/lintian/overrides/sitehost \
   ./usr/share/doc/sitehost/README.md ./usr/share/doc/sitehost/docs/install.md; do
   check "contains $path" has "$contents" "^${path//./\\.}$"
 done
@@ -38,3 +39,10 @@ for bin in usr/bin/sitehost usr/bin/sitehost-app usr/libexec/sitehost/sitehost-l
 done
 check "the installed config names installed paths only" \
   bash -c "! grep -n '$build\|/work/\|build/release' '$extracted/etc/sitehost/sitehost.toml'"
+# The license, machine-readable (DEP-5; lintian checks its syntax).
+copyright=$(cat "$extracted/usr/share/doc/sitehost/copyright")
+check "copyright is DEP-5" \
+  has "$copyright" "^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/$"
+check "copyright: 2026 the sitehost developers" \
+  has "$copyright" "^Copyright: 2026 the sitehost developers$"
+check "copyright: License: MIT, with its text" has "$copyright" "^License: MIT$"
