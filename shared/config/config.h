@@ -83,6 +83,9 @@ struct ServerConfig {
   // How long a connection may have response bytes waiting with no write progress (the client
   // does not read, or an HTTP/2 flow-control window stays at zero) before it is closed.
   Duration send_timeout = std::chrono::seconds(60);
+  // How long a request body the site is reading may stall (no bytes from the client) before
+  // the request ends with 408 (a slow-POST client holds nothing for longer).
+  Duration body_timeout = std::chrono::seconds(60);
   bool operator==(const ServerConfig&) const = default;
 };
 

@@ -120,6 +120,8 @@ constexpr ServerKey kServerKeys[] = {
      }},
     {"send_timeout", [](Reader& r, ServerConfig& s,
                         const Field& f) { r.read_duration(f, s.send_timeout, 1ms, kMaxTimeout); }},
+    {"body_timeout", [](Reader& r, ServerConfig& s,
+                        const Field& f) { r.read_duration(f, s.body_timeout, 1ms, kMaxTimeout); }},
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Request and response bodies: several MB both ways byte-exact, chunked requests, body limits
-// (413) and blocking body I/O on the thread pool: once, for every variant.
+// (413), a stalled body (408) and blocking body I/O on the thread pool: once, for every variant.
 #include <string>
 #include <vector>
 
@@ -11,6 +11,7 @@ namespace {
 class Bodies : public Matrix {
  protected:
   void over_the_limit_over_h2();
+  void stalled_body_over_h2();
 };
 
 constexpr size_t kLarge = 6u << 20;  // 6 MiB
@@ -163,6 +164,47 @@ TEST_P(Bodies, BodyOverTheLimitGets413) {
   ASSERT_TRUE(counted) << log();
   EXPECT_EQ(counted->status, 413);
 
+  EXPECT_EQ(status_of("/headers"), 200) << "the site stays healthy";
+}
+
+// A client that sends part of a body and stops (slow POST): after body_timeout the request
+// ends with 408 and, over HTTP/1.1, the connection closes; over HTTP/2 only the stream ends.
+// Out of process the child never gets the rest either: the 408 is sitehost's.
+void Bodies::stalled_body_over_h2() {
+  auto c = h2(10s);
+  ASSERT_TRUE(c);
+  H2Request post = h2_post("/count");
+  post.headers = {{"content-length", "100"}};
+  post.stream_body = true;
+  const int32_t id = c->submit(post);
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(c->send_body_chunk(id, "0123456789", false));
+  EXPECT_EQ(c->exchange(h2_get("/headers")).status, 200) << "a neighbour stream is served";
+  H2Response stalled = c->wait(id, 10s);  // within twice body_timeout (docs/http2.md)
+  EXPECT_EQ(stalled.status, 408) << log();
+  EXPECT_TRUE(stalled.complete);
+  EXPECT_EQ(stalled.rst_error, static_cast<uint32_t>(NGHTTP2_NO_ERROR)) << "stop sending";
+  EXPECT_EQ(c->exchange(h2_get("/headers")).status, 200) << "the connection goes on";
+  EXPECT_FALSE(c->closed()) << c->error();
+}
+
+TEST_P(Bodies, StalledBodyGets408) {
+  ASSERT_NO_FATAL_FAILURE(
+      start({.library = "matrix_app", .server_keys = {{"body_timeout", "\"1s\""}}}));
+  if (variant().h2) {
+    stalled_body_over_h2();
+    return;
+  }
+  auto c = connect(10s);
+  ASSERT_TRUE(c->connected());
+  ASSERT_TRUE(
+      c->send("POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789"));
+  const auto began = std::chrono::steady_clock::now();
+  auto r = c->read_response();
+  ASSERT_TRUE(r) << log();
+  EXPECT_EQ(r->status, 408);
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 900ms) << "not before body_timeout";
+  EXPECT_TRUE(c->closed_within(3s));
   EXPECT_EQ(status_of("/headers"), 200) << "the site stays healthy";
 }
 

@@ -944,6 +944,14 @@ TEST_F(ConfigTest, Http2ServerKeys) {
   EXPECT_EQ(
       server("sendTimeout = \"1s\""),
       at(2, "server.sendTimeout", "unknown key \"sendTimeout\"; did you mean \"send_timeout\"?"));
+  // body_timeout (slow POST): the same duration rules.
+  EXPECT_EQ(d.server.body_timeout, 60s);
+  EXPECT_EQ(ok(with("[server]\nbody_timeout = \"10s\"\n", kSite)).server.body_timeout, 10s);
+  EXPECT_EQ(server("body_timeout = \"0s\""),
+            at(2, "server.body_timeout", "must be between 1ms and 360h, got \"0s\""));
+  EXPECT_EQ(
+      server("bodyTimeout = \"1s\""),
+      at(2, "server.bodyTimeout", "unknown key \"bodyTimeout\"; did you mean \"body_timeout\"?"));
   // Site keys, not server keys.
   EXPECT_EQ(server("h2c = true"),
             at(2, "server.h2c", "unknown key \"h2c\"; it belongs in a [[site]] table"));

@@ -101,11 +101,49 @@ void Connection::on_deadline(int kind) {
     on_peer_gone();
     return;
   }
+  if (kind == kBodyDeadline) {
+    if (awaiting_body()) on_body_timeout();
+    return;
+  }
   if (kind == kHeaderDeadline && ctx_ && !ctx_->dispatched && !ctx_->finished && len_ > 0) {
     fail_request(408, 0, "request head not complete within header_timeout");
     return;
   }
   begin_close();  // idle keep-alive, silent first connection, or lingering close done
+}
+
+// The site reads the request body, every byte received went to it, and more is due: only the
+// client can move the exchange on (body_timeout).
+bool Connection::awaiting_body() const {
+  if (!ctx_ || lingering_ || peer_gone_ || handle_closed_ || parsed_ != len_) return false;
+  const RequestContext& c = *ctx_;
+  return c.dispatched && !c.finished && !c.aborted && !c.tunnel && c.reader && c.info.has_body &&
+         c.body_started && !c.body_paused && !c.body_done && !c.body_error;
+}
+
+// `progress`: bytes came from the client (the wait starts again). The send deadline, when armed,
+// keeps the slot: a client that neither reads nor sends is cut by whichever expires.
+void Connection::update_body_deadline(bool progress) {
+  if (h2_) return;  // per stream (Http2Session::deadline_kind)
+  if (awaiting_body()) {
+    if (timer_kind_ < 0 || (progress && timer_kind_ == kBodyDeadline)) arm_deadline(kBodyDeadline);
+  } else if (timer_kind_ == kBodyDeadline) {
+    disarm_deadline();
+  }
+}
+
+// Like nginx's client_body_timeout. The site hears of it as a body error (in process the read
+// fails with SITEHOST_E_ABORTED; out of process the request fails) and answers as it does to
+// any: an error answer before the head is out becomes the 408 page (respond_error turns a body
+// error into its status), later the connection is cut. It closes after the answer either way.
+// The site, not this, ends the exchange: an in-process app may still read the request's views.
+void Connection::on_body_timeout() {
+  RequestContext& c = *ctx_;
+  worker_.log().info("408 {}: request body stalled for body_timeout (site {})", c.info.target,
+                     c.site_config ? c.site_config->name : "-");
+  keep_alive_ = false;
+  c.body_error = 408;
+  c.reader->on_body_error(408);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,6 +186,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
     self->in_read_callback = true;
     self->process();
     self->in_read_callback = false;
+    self->update_body_deadline(true);
     // What the request left for later runs now, at the top of the stack, instead of in the idle
     // phase: a request answered at once gives its buffer and context back before the next
     // ready connection reads, so one hot buffer serves them all (not one per ready connection).
@@ -465,6 +504,7 @@ void Connection::run_deferred() {
     feed_body();
     update_reading();
   }
+  update_body_deadline(false);
   if (close_done_) maybe_destroy();
 }
 

@@ -119,6 +119,9 @@ class Connection final : public Exchange, private http::BodySink {
   void complete_later(WriteDone done, int status);
   void arm_deadline(int kind);
   void disarm_deadline();
+  bool awaiting_body() const;
+  void update_body_deadline(bool progress);
+  void on_body_timeout();
   void begin_request();
   void end_exchange();
   void fail_request(int status, int substatus, std::string_view detail);

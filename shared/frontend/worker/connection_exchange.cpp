@@ -44,6 +44,7 @@ void Connection::read_body(BodyReader& reader) {
 
 void Connection::pause_body() {
   ctx_->body_paused = true;
+  update_body_deadline(false);  // the site holds the client back: not the client's stall
 }
 
 void Connection::resume_body() {
@@ -207,7 +208,8 @@ void Connection::on_write(uv_write_t* raw, int status) {
     else
       self->arm_deadline(kSendDeadline);
   }
-  if (self->h2_) {  // room in the socket: the session frames more
+  self->update_body_deadline(false);  // the slot may be free for the body wait again
+  if (self->h2_) {                    // room in the socket: the session frames more
     self->update_deadline(true);
     self->defer();
     return;
@@ -304,9 +306,12 @@ void Connection::respond_error(const HttpError& error) {
   if (c.finished) return;
   if (c.head_sent || handle_closed_ || c.aborted) {
     // Too late for a page: cut the connection so the client sees the response is incomplete.
-    worker_.log().error("site {}: {} after the response started: {}",
-                        c.site_config ? c.site_config->name : "-",
-                        status_code_text(error.status, error.substatus), error.detail);
+    // After the client went (or was cut by a timeout) the site's error is only the echo of it.
+    worker_.log().log(c.aborted || handle_closed_ ? LogLevel::kInfo : LogLevel::kError,
+                      "site {}: {} after the response started{}: {}",
+                      c.site_config ? c.site_config->name : "-",
+                      status_code_text(error.status, error.substatus),
+                      c.aborted || handle_closed_ ? " (the client is gone)" : "", error.detail);
     c.finished = true;
     keep_alive_ = false;
     if (!handle_closed_) begin_close();

@@ -39,8 +39,10 @@ Worker::Worker(Server& server, unsigned index, uv_loop_t* loop)
   tasks_ = std::make_unique<TaskQueue>(loop_);
   uv_idle_init(loop_, &idle_);
   idle_.data = this;
-  const intptr_t kinds[] = {kHeaderDeadline, kKeepaliveDeadline, kLingerDeadline, kSendDeadline};
-  const Duration initial[] = {Duration(30000), Duration(75000), kLingerTime, Duration(60000)};
+  const intptr_t kinds[] = {kHeaderDeadline, kKeepaliveDeadline, kLingerDeadline, kSendDeadline,
+                            kBodyDeadline};
+  const Duration initial[] = {Duration(30000), Duration(75000), kLingerTime, Duration(60000),
+                              Duration(60000)};
   for (intptr_t kind : kinds)
     deadlines_[kind] = std::make_unique<DeadlineQueue>(
         loop_, initial[kind], &Connection::on_deadline_expired, reinterpret_cast<void*>(kind));
@@ -99,6 +101,7 @@ void Worker::install(std::shared_ptr<const RoutingTable> table, std::vector<List
   deadlines_[kHeaderDeadline]->set_timeout(s.header_timeout);
   deadlines_[kKeepaliveDeadline]->set_timeout(s.keepalive_timeout);
   deadlines_[kSendDeadline]->set_timeout(s.send_timeout);
+  deadlines_[kBodyDeadline]->set_timeout(s.body_timeout);
   // Connections that came in on a port no longer listened on finish their exchange and close.
   // HTTP/2 connections all get a GOAWAY (docs/http2.md): their clients' next requests open a
   // new connection, which negotiates with the new config.

@@ -47,12 +47,15 @@ struct WriteRequest {
 };
 
 // kSendDeadline: response bytes wait and nothing moved for send_timeout (a client that does
-// not read, an HTTP/2 window left at zero).
+// not read, an HTTP/2 window left at zero). kBodyDeadline: the site reads the request body and
+// no byte of it came for body_timeout (a slow-POST client).
 enum DeadlineKind {
   kHeaderDeadline = 0,
   kKeepaliveDeadline = 1,
   kLingerDeadline = 2,
-  kSendDeadline = 3
+  kSendDeadline = 3,
+  kBodyDeadline = 4,
+  kDeadlineKinds = 5
 };
 
 // A listening socket the control thread opened for one worker (listen_socket.h).
@@ -178,7 +181,7 @@ class Worker {
   std::unique_ptr<char[]> tls_read_buffer_ = std::make_unique<char[]>(kTlsReadBufferSize);
   ObjectPool<RequestContext> contexts_{1024};
   ObjectPool<WriteRequest> writes_{4096};
-  std::unique_ptr<DeadlineQueue> deadlines_[4];
+  std::unique_ptr<DeadlineQueue> deadlines_[kDeadlineKinds];
   std::map<std::string, std::unique_ptr<Listener>> listeners_;  // by "ip:port"
   std::vector<std::unique_ptr<Listener>> closing_listeners_;
   std::list<std::unique_ptr<Connection>> connections_;

@@ -199,6 +199,9 @@ int Http2Session::deadline_kind() const {
       std::any_of(streams_.begin(), streams_.end(),
                   [](const auto& s) { return s->waiting_for_window(); }))
     return kSendDeadline;
+  if (std::any_of(streams_.begin(), streams_.end(),
+                  [](const auto& s) { return s->awaiting_body(); }))
+    return kBodyDeadline;
   if (streams_.empty()) return kKeepaliveDeadline;
   return -1;
 }
@@ -211,11 +214,26 @@ void Http2Session::on_deadline(int kind) {
     case kKeepaliveDeadline:
       terminate(NGHTTP2_NO_ERROR, nullptr);  // idle for keepalive_timeout
       break;
+    case kBodyDeadline:
+      time_out_stalled_bodies();
+      break;
     default:
       worker_.log().info("http2: closing connection: no write progress within send_timeout");
       failed_ = true;
       connection_.close_now();
       break;
+  }
+}
+
+// The connection's one timer ran body_timeout since it was armed: streams whose body has not
+// moved for that long end with 408; the others wait on (a stream may so wait up to twice the
+// timeout). Streams are recycled only in run_deferred(), so the index walk is safe.
+void Http2Session::time_out_stalled_bodies() {
+  const uint64_t now = uv_now(worker_.loop());
+  const auto limit = static_cast<uint64_t>(worker_.config().body_timeout.count());
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    Http2Stream& st = *streams_[i];
+    if (st.awaiting_body() && now - st.body_wait_since() >= limit) st.body_timed_out();
   }
 }
 

@@ -63,6 +63,7 @@ class Http2Session {
   size_t connection_queue_bytes() const;
 
  private:
+  void time_out_stalled_bodies();  // the body deadline fired
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                        size_t namelen, const uint8_t* value, size_t valuelen, uint8_t flags,

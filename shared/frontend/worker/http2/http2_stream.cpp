@@ -188,6 +188,7 @@ void Http2Stream::dispatch() {
 void Http2Stream::body_data(std::string_view data) {
   RequestContext& c = *ctx_;
   body_received_ += data.size();
+  note_body_progress();
   const uint64_t limit = c.site_config ? c.site_config->max_allowed_content_length : UINT64_MAX;
   if (body_received_ > limit && !c.body_error) {
     c.body_error = 413;  // the site hears it from deliver_body(); the answer is a 413
@@ -215,6 +216,7 @@ void Http2Stream::read_body(BodyReader& reader) {
   c.reader = &reader;
   if (c.body_started) return;
   c.body_started = true;
+  note_body_progress();
   if (c.info.has_body && !c.head_sent && !c.continue_sent) {
     const auto expect = c.info.header("expect");
     if (expect && http::iequals(*expect, "100-continue")) send_continue();
@@ -229,6 +231,30 @@ void Http2Stream::pause_body() {
 void Http2Stream::resume_body() {
   if (!ctx_->body_paused) return;
   ctx_->body_paused = false;
+  note_body_progress();  // the client waited for our window: its wait starts now
+  session_.schedule();
+}
+
+void Http2Stream::note_body_progress() {
+  body_wait_since_ = uv_now(session_.worker().loop());
+}
+
+bool Http2Stream::awaiting_body() const {
+  if (!ctx_ || closed_ || end_received_ || !body_in_.empty()) return false;
+  const RequestContext& c = *ctx_;
+  return c.dispatched && !c.finished && !c.aborted && c.reader && c.body_started &&
+         !c.body_paused && !c.body_done && !c.body_error;
+}
+
+// As Connection::on_body_timeout for HTTP/1.1; the connection and its other streams go on.
+// Once the site's answer is out, response_sent() resets the stream (its body never ended).
+void Http2Stream::body_timed_out() {
+  RequestContext& c = *ctx_;
+  session_.worker().log().info("408 {}: request body stalled for body_timeout (site {}, HTTP/2)",
+                               c.info.target, c.site_config ? c.site_config->name : "-");
+  c.body_error = 408;
+  body_error_told_ = true;
+  c.reader->on_body_error(408);
   session_.schedule();
 }
 

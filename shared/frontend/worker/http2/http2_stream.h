@@ -51,6 +51,11 @@ class Http2Stream final : public Exchange {
   bool held() const { return ctx_ && ctx_->dispatched && !ctx_->finished; }
   // Response bytes wait for the client's flow-control window (a slow or stalled reader).
   bool waiting_for_window() const;
+  // The site reads the body, has taken all of it, and more is due: only the client can move.
+  bool awaiting_body() const;
+  uint64_t body_wait_since() const { return body_wait_since_; }  // uv_now() ms
+  // No DATA came for body_timeout: 408 (or the site's own answer), then RST_STREAM.
+  void body_timed_out();
   std::unique_ptr<RequestContext> release_context() { return std::move(ctx_); }
 
   // --- Exchange ---
@@ -88,6 +93,7 @@ class Http2Stream final : public Exchange {
   void send_continue();  // the 100 an `expect: 100-continue` waits for
   void complete_later(WriteDone done, int status);
   void deliver_body();
+  void note_body_progress();
   void reset_stream(uint32_t error_code);
   void cancel_queued_writes();
   void end_exchange();
@@ -106,6 +112,7 @@ class Http2Stream final : public Exchange {
   std::string body_in_;
   uint64_t body_received_ = 0;
   bool end_received_ = false;
+  uint64_t body_wait_since_ = 0;  // when the body last moved (or the site began to wait)
   // Response DATA queued by the site, in order; out_head_ is the first not yet framed.
   std::vector<OutChunk> out_;
   size_t out_head_ = 0;

@@ -210,8 +210,11 @@ void Http2Stream::respond_error(const HttpError& error) {
   Logger& log = session_.worker().log();
   const std::string_view site = c.site_config ? std::string_view(c.site_config->name) : "-";
   if (c.head_sent || closed_ || c.aborted) {
-    log.error("site {}: {} after the response started: {}", site,
-              status_code_text(error.status, error.substatus), error.detail);
+    const bool gone = closed_ || c.aborted;  // the site's error only echoes the client's leaving
+    log.log(gone ? LogLevel::kInfo : LogLevel::kError,
+            "site {}: {} after the response started{}: {}", site,
+            status_code_text(error.status, error.substatus), gone ? " (the client is gone)" : "",
+            error.detail);
     c.finished = true;
     reset_stream(NGHTTP2_INTERNAL_ERROR);
     return;
