@@ -4,7 +4,6 @@
 # sanitizer presets leave it off. Each flag the compiler lacks (e.g. -fcf-protection off x86) is
 # left out with a status line, so the build stays warning-free with GCC and clang.
 include(CheckCXXCompilerFlag)
-include(CheckCXXSourceCompiles)
 include(CheckPIESupported)
 
 # PIE: -fPIE and -pie for executables (CMAKE_POSITION_INDEPENDENT_CODE is ON; CMake passes -pie
@@ -25,26 +24,15 @@ foreach(flag -fstack-clash-protection -fcf-protection)
   endif()
 endforeach()
 
-# _FORTIFY_SOURCE=3 where glibc and the compiler honour it (glibc >= 2.34 with GCC >= 12 or
-# clang >= 9; __USE_FORTIFY_LEVEL says what took effect), else 2. It needs optimisation (glibc
-# warns at -O0, an error here) and is left out of sanitizer builds, whose interceptors it
-# bypasses. -U first: CPPFLAGS from the environment may already define it (a redefinition warns).
+# _FORTIFY_SOURCE=2, the level Debian 12's dpkg-buildflags gives (nginx and HAProxy, which the
+# benchmarks compare with, are built with it). Level 3's dynamic object sizes cost the hot path
+# a few percent of CPU per request in tools/bench. It needs optimisation (glibc warns at -O0, an
+# error here) and is left out of sanitizer builds, whose interceptors it bypasses. -U first:
+# CPPFLAGS from the environment may already define it (a redefinition warns).
 if(SITEHOST_SANITIZE OR SITEHOST_SANITIZE_THREAD OR CMAKE_BUILD_TYPE STREQUAL "Debug")
   message(STATUS "SITEHOST_HARDENING: no _FORTIFY_SOURCE (a sanitizer or Debug build)")
 else()
-  set(CMAKE_REQUIRED_FLAGS "-O2 -Werror -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3")
-  check_cxx_source_compiles([[
-    #include <cstring>
-    #if __USE_FORTIFY_LEVEL < 3
-    #error fortify level 3 not in effect
-    #endif
-    int main() { return 0; }]] SITEHOST_HAS_FORTIFY_3)
-  unset(CMAKE_REQUIRED_FLAGS)
-  set(fortify_level 2)
-  if(SITEHOST_HAS_FORTIFY_3)
-    set(fortify_level 3)
-  endif()
-  list(APPEND hardening_flags -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=${fortify_level})
+  list(APPEND hardening_flags -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
 endif()
 
 add_compile_options(${hardening_flags})
