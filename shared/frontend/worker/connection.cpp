@@ -116,9 +116,7 @@ void Connection::on_deadline(int kind) {
 // client can move the exchange on (body_timeout).
 bool Connection::awaiting_body() const {
   if (!ctx_ || lingering_ || peer_gone_ || handle_closed_ || parsed_ != len_) return false;
-  const RequestContext& c = *ctx_;
-  return c.dispatched && !c.finished && !c.aborted && !c.tunnel && c.reader && c.info.has_body &&
-         c.body_started && !c.body_paused && !c.body_done && !c.body_error;
+  return ctx_->site_reads_body() && !ctx_->tunnel && ctx_->info.has_body;
 }
 
 // `progress`: bytes came from the client (the wait starts again). The send deadline, when armed,
@@ -132,18 +130,10 @@ void Connection::update_body_deadline(bool progress) {
   }
 }
 
-// Like nginx's client_body_timeout. The site hears of it as a body error (in process the read
-// fails with SITEHOST_E_ABORTED; out of process the request fails) and answers as it does to
-// any: an error answer before the head is out becomes the 408 page (respond_error turns a body
-// error into its status), later the connection is cut. It closes after the answer either way.
-// The site, not this, ends the exchange: an in-process app may still read the request's views.
+// The 408 (end_stalled_body); the connection closes after the answer (framing unknown).
 void Connection::on_body_timeout() {
-  RequestContext& c = *ctx_;
-  worker_.log().info("408 {}: request body stalled for body_timeout (site {})", c.info.target,
-                     c.site_config ? c.site_config->name : "-");
   keep_alive_ = false;
-  c.body_error = 408;
-  c.reader->on_body_error(408);
+  end_stalled_body(worker_, *ctx_);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -124,4 +124,12 @@ void log_access(Worker& worker, const RequestContext& c, const sockaddr* peer) {
       c.site_config ? to_string(c.site_config->hosting_model) : "-"));
 }
 
+void end_stalled_body(Worker& worker, RequestContext& c) {
+  worker.log().info("408 {}: request body stalled for body_timeout (site {}{})", c.info.target,
+                    c.site_config ? c.site_config->name : "-",
+                    c.info.http_major == 2 ? ", HTTP/2" : "");
+  c.body_error = 408;
+  c.reader->on_body_error(408);
+}
+
 }  // namespace sitehost

@@ -28,6 +28,14 @@ void fill_error_page(const Worker& worker, RequestContext& c, const HttpError& e
 bool is_health_request(const Worker& worker, uint16_t local_port, const RequestInfo& info);
 void fill_health_answer(Worker& worker, RequestContext& c);
 
+// body_timeout passed with the site waiting for body bytes (c.site_reads_body()): logs it and
+// tells the site of a 408 body error, like nginx's client_body_timeout. The site answers as to
+// any body error (in process the read fails with SITEHOST_E_ABORTED; out of process the request
+// fails): an error answer or finish() before the head is out becomes the 408 page, later the
+// exchange is cut. The site, not this, ends the exchange: an in-process app may still read the
+// request's views.
+void end_stalled_body(Worker& worker, RequestContext& c);
+
 // One access log line (and the site's request counters) for a finished exchange.
 void log_access(Worker& worker, const RequestContext& c, const sockaddr* peer);
 

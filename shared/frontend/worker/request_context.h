@@ -66,6 +66,13 @@ struct RequestContext {
   // fired from the server's deferred pass so callbacks never re-enter the caller.
   std::vector<std::pair<WriteDone, int>> completions;
 
+  // The site is reading the body and wants more: not paused, not ended, no error (body_timeout
+  // runs only then; the transport adds what it alone knows, e.g. bytes it still holds).
+  bool site_reads_body() const {
+    return dispatched && !finished && !aborted && reader && body_started && !body_paused &&
+           !body_done && !body_error;
+  }
+
   void reset() {
     info = RequestInfo{};
     addresses_known = false;

@@ -240,21 +240,14 @@ void Http2Stream::note_body_progress() {
 }
 
 bool Http2Stream::awaiting_body() const {
-  if (!ctx_ || closed_ || end_received_ || !body_in_.empty()) return false;
-  const RequestContext& c = *ctx_;
-  return c.dispatched && !c.finished && !c.aborted && c.reader && c.body_started &&
-         !c.body_paused && !c.body_done && !c.body_error;
+  return ctx_ && !closed_ && !end_received_ && body_in_.empty() && ctx_->site_reads_body();
 }
 
-// As Connection::on_body_timeout for HTTP/1.1; the connection and its other streams go on.
+// The 408 (end_stalled_body) on this stream; the connection and its other streams go on.
 // Once the site's answer is out, response_sent() resets the stream (its body never ended).
 void Http2Stream::body_timed_out() {
-  RequestContext& c = *ctx_;
-  session_.worker().log().info("408 {}: request body stalled for body_timeout (site {}, HTTP/2)",
-                               c.info.target, c.site_config ? c.site_config->name : "-");
-  c.body_error = 408;
   body_error_told_ = true;
-  c.reader->on_body_error(408);
+  end_stalled_body(session_.worker(), *ctx_);
   session_.schedule();
 }
 
